@@ -1,0 +1,22 @@
+import vue from '@vitejs/plugin-vue';
+import { defineConfig } from 'vitest/config';
+
+// Dev server forwards API paths to a running MedGrid server (see README).
+const server = `http://127.0.0.1:${process.env.MEDGRID_PORT ?? '8080'}`;
+const proxy = Object.fromEntries(['/graphql', '/dicomweb', '/auth'].map((path) => [path, server]));
+
+export default defineConfig({
+  base: '/admin/',
+  plugins: [vue()],
+  define: {
+    // Composition API only: lets Vue and vue-i18n drop their legacy code paths.
+    __VUE_OPTIONS_API__: 'false',
+    __VUE_PROD_DEVTOOLS__: 'false',
+    __VUE_I18N_LEGACY_API__: 'false',
+    __VUE_I18N_FULL_INSTALL__: 'false',
+    __INTLIFY_PROD_DEVTOOLS__: 'false',
+  },
+  server: { proxy },
+  preview: { proxy },
+  test: { environment: 'happy-dom' },
+});
