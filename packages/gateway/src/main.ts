@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import { pino } from 'pino';
+import { GatewayConfigError, loadGatewayConfig } from './config/gateway.config.js';
+import { listenDimse } from './dimse/dimse.server.js';
+import { createGatewayScp } from './dimse/gateway.scp.js';
+
+/** Gateway process: the hospital-facing DICOM server. Run by `medgrid start` or on its own. */
+async function main(): Promise<void> {
+  const config = loadGatewayConfig();
+  const log = pino({ name: 'medgrid-gateway', level: config.logLevel, base: { service: 'medgrid-gateway' } });
+  const scp = createGatewayScp({
+    aeTitle: config.aeTitle,
+    allowedCallingAeTitles: config.allowedCallingAeTitles,
+    // AE titles identify devices, not patients, so they may be logged.
+    onAssociation: (a) => log.info(a, a.accepted ? 'association accepted' : 'association rejected'),
+  });
+  const server = await listenDimse({ host: config.host, port: config.port, scp });
+  log.info({ host: config.host, port: server.port, aeTitle: config.aeTitle }, 'gateway listening');
+  process.send?.({ type: 'ready', service: 'gateway', detail: { port: server.port, aeTitle: config.aeTitle } });
+
+  let stopping = false;
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason }, 'gateway shutting down');
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  if (process.send) process.on('disconnect', () => void stop('supervisor gone'));
+}
+
+main().catch((err: NodeJS.ErrnoException) => {
+  const msg =
+    err.code === 'EADDRINUSE'
+      ? `gateway port is already in use (set MEDGRID_GATEWAY_PORT)`
+      : err instanceof GatewayConfigError
+        ? err.message
+        : (err.message ?? String(err)).split('\n')[0];
+  if (process.send && process.connected) {
+    process.send({ type: 'fatal', service: 'gateway', message: msg }, () => process.exit(1));
+  } else {
+    process.stderr.write(`medgrid-gateway: ${msg}\n`);
+    process.exit(1);
+  }
+});
