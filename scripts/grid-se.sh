@@ -14,6 +14,8 @@ cmd="${1:-}"
 dir="${2:-$repo/.medgrid/grid-se}"
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
+# xrootd drops to the xrootd account, which must reach the config, PKI and data below DIR (mktemp makes 0700).
+chmod a+rx "$dir"
 pki="$dir/pki"
 env_file="$dir/se.env"
 SES=(se1 se2)
@@ -149,6 +151,9 @@ start_se() {
     die "$se: port $HTTP or $XROOT is taken by another process; run '$0 stop $dir' or remove $base/ports"
   fi
   give_xrootd "$base/data" "$base/admin" "$base/run" "$base/log"
+  if as_root && command -v runuser >/dev/null 2>&1 && ! runuser -u xrootd -- test -r "$base/xrootd.cfg"; then
+    die "$se: the xrootd account cannot read $base (a parent directory is not world-searchable); pick another DIR"
+  fi
   local run_as=()
   as_root && run_as=(-R xrootd)
   # xrootd creates its home directory under the current one, so start it from a directory it owns.
