@@ -16,7 +16,11 @@ async function main(): Promise<void> {
   });
   const server = await listenDimse({ host: config.host, port: config.port, scp });
   log.info({ host: config.host, port: server.port, aeTitle: config.aeTitle }, 'gateway listening');
-  process.send?.({ type: 'ready', service: 'gateway', detail: { port: server.port, aeTitle: config.aeTitle } });
+  process.send?.({
+    type: 'ready',
+    service: 'gateway',
+    detail: { port: server.port, aeTitle: config.aeTitle },
+  });
 
   let stopping = false;
   const stop = async (reason: string) => {

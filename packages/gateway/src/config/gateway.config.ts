@@ -19,7 +19,9 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   }
   const aeTitle = (env.MEDGRID_GATEWAY_AE_TITLE ?? 'MEDGRID').trim();
   if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(aeTitle)) {
-    throw new GatewayConfigError('MEDGRID_GATEWAY_AE_TITLE must be 1-16 printable characters without backslash');
+    throw new GatewayConfigError(
+      'MEDGRID_GATEWAY_AE_TITLE must be 1-16 printable characters without backslash',
+    );
   }
   const allowed = (env.MEDGRID_GATEWAY_ALLOWED_AE_TITLES ?? '')
     .split(',')

@@ -13,7 +13,11 @@ export interface DimseServer {
  * Owns the listening socket instead of dcmjs-dimse's Server, so we can bind a chosen address
  * and disable Nagle (peers otherwise stall ~40 ms on every exchange).
  */
-export async function listenDimse(opts: { host: string; port: number; scp: typeof Scp }): Promise<DimseServer> {
+export async function listenDimse(opts: {
+  host: string;
+  port: number;
+  scp: typeof Scp;
+}): Promise<DimseServer> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);

@@ -2,8 +2,15 @@ import dcmjsDimse from 'dcmjs-dimse';
 
 const { Scp, responses, constants } = dcmjsDimse;
 const { CEchoResponse } = responses;
-const { Status, PresentationContextResult, RejectResult, RejectSource, RejectReason, SopClass, TransferSyntax } =
-  constants;
+const {
+  Status,
+  PresentationContextResult,
+  RejectResult,
+  RejectSource,
+  RejectReason,
+  SopClass,
+  TransferSyntax,
+} = constants;
 
 export interface ScpPolicy {
   aeTitle: string;
@@ -23,17 +30,35 @@ const UNCOMPRESSED = new Set<string>([
  */
 export function createGatewayScp(policy: ScpPolicy): typeof Scp {
   return class GatewayScp extends Scp {
-    override associationRequested(association: InstanceType<typeof dcmjsDimse.association.Association>): void {
+    override associationRequested(
+      association: InstanceType<typeof dcmjsDimse.association.Association>,
+    ): void {
       const calling = association.getCallingAeTitle().trim();
       const called = association.getCalledAeTitle().trim();
       if (called !== policy.aeTitle) {
-        policy.onAssociation?.({ callingAeTitle: calling, accepted: false, reason: 'called AE title not recognised' });
-        this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized);
+        policy.onAssociation?.({
+          callingAeTitle: calling,
+          accepted: false,
+          reason: 'called AE title not recognised',
+        });
+        this.sendAssociationReject(
+          RejectResult.Permanent,
+          RejectSource.ServiceUser,
+          RejectReason.CalledAeNotRecognized,
+        );
         return;
       }
       if (policy.allowedCallingAeTitles.length && !policy.allowedCallingAeTitles.includes(calling)) {
-        policy.onAssociation?.({ callingAeTitle: calling, accepted: false, reason: 'calling AE title not allowed' });
-        this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
+        policy.onAssociation?.({
+          callingAeTitle: calling,
+          accepted: false,
+          reason: 'calling AE title not allowed',
+        });
+        this.sendAssociationReject(
+          RejectResult.Permanent,
+          RejectSource.ServiceUser,
+          RejectReason.CallingAeNotRecognized,
+        );
         return;
       }
       for (const c of association.getPresentationContexts()) {

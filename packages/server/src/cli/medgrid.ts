@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+import { ConfigError } from '../config/config.js';
+import { fail, oneLineError } from './errors.js';
+
+const USAGE = `usage: medgrid <command>
+  start                      start the whole system (embedded PostgreSQL when DATABASE_URL is unset)
+  serve                      run the HTTP(S) server process only
+  db migrate|check|migration-create [name]
+  dicom dump|deidentify|restore ...   DICOM tools (see packages/dicom/README.md)
+`;
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'start':
+      await (await import('../supervisor/start.command.js')).startCommand();
+      return;
+    case 'serve':
+      await (await import('../http/serve.command.js')).serveCommand();
+      return;
+    case 'db':
+      await (await import('../db/db.command.js')).dbCommand(rest);
+      return 0;
+    case 'dicom': {
+      // Loaded lazily: the DICOM tools need none of the server's dependencies.
+      const dicom = (await import('@medgrid/dicom')) as { runDicomCli?: (args: string[]) => Promise<number> };
+      if (!dicom.runDicomCli) throw new Error('this build of @medgrid/dicom has no command-line tools');
+      return dicom.runDicomCli(rest);
+    }
+    case 'internal':
+      if (rest[0] === 'embedded-postgres') {
+        await (await import('../db/embedded-postgres.command.js')).embeddedPostgresCommand();
+        return;
+      }
+      throw new Error(`unknown internal command ${rest[0] ?? ''}`);
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(USAGE);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exit(code);
+  },
+  (err) => {
+    if (process.send && process.connected) {
+      // Under the supervisor: it prints the single line, so the terminal sees it once.
+      process.send({ type: 'fatal', service: 'cli', message: oneLineError(err) }, () => process.exit(1));
+      return;
+    }
+    fail(err, err instanceof ConfigError ? 2 : 1);
+  },
+);

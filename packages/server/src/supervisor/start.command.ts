@@ -1,0 +1,138 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type MedgridConfig } from '../config/config.js';
+import { migrateUp, openOrm } from '../db/orm.js';
+import type { ChildMessage } from './child-protocol.js';
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+const CLI = fileURLToPath(new URL('../cli/medgrid.js', import.meta.url));
+const say = (line: string) => process.stdout.write(`medgrid: ${line}\n`);
+
+function withDatabase(baseUrl: string, db: string): string {
+  const u = new URL(baseUrl);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+/**
+ * `medgrid start`: the whole system on one machine. Starts (or joins) the embedded PostgreSQL when
+ * DATABASE_URL is unset, applies migrations, then runs server, worker and gateway as child
+ * processes and stops them all, PostgreSQL last, on Ctrl-C.
+ */
+export async function startCommand(): Promise<void> {
+  const config = loadConfig();
+  mkdirSync(config.dataDir, { recursive: true });
+  const children: Child[] = [];
+  let stopping = false;
+
+  const spawnChild = (name: string, modulePath: string, args: string[], env: NodeJS.ProcessEnv): Child => {
+    // Own process group: a terminal Ctrl-C reaches only the supervisor, which then stops children in order.
+    const proc = fork(modulePath, args, {
+      env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      detached: true,
+    });
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    const child = { name, proc, exited };
+    children.push(child);
+    void exited.then((code) => {
+      if (!stopping) {
+        say(`${name} exited unexpectedly (code ${code}); stopping`);
+        void stopAll(1);
+      }
+    });
+    return child;
+  };
+
+  const waitReady = (child: Child, timeoutMs: number) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${child.name} did not become ready in ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
+      child.proc.on('message', (m: ChildMessage) => {
+        if (m.type === 'ready') {
+          clearTimeout(timer);
+          resolve(m.detail ?? {});
+        } else if (m.type === 'fatal') {
+          clearTimeout(timer);
+          reject(new Error(m.message));
+        }
+      });
+      void child.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`${child.name} exited during start-up (code ${code})`));
+      });
+    });
+
+  const stopChild = async (child: Child) => {
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+    child.proc.kill('SIGTERM');
+    const killer = setTimeout(() => child.proc.kill('SIGKILL'), config.shutdownTimeoutMs + 2000);
+    await child.exited;
+    clearTimeout(killer);
+  };
+
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    // Reverse start order: the database goes last.
+    for (const child of [...children].reverse()) await stopChild(child);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => {
+    say('stopping');
+    void stopAll(0);
+  });
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    let databaseUrl = config.databaseUrl;
+    let gatewayDatabaseUrl = process.env.MEDGRID_GATEWAY_DATABASE_URL || config.databaseUrl;
+    if (!databaseUrl) {
+      const db = spawnChild('postgres', CLI, ['internal', 'embedded-postgres'], process.env);
+      const detail = await waitReady(db, 120_000);
+      databaseUrl = withDatabase(String(detail.url), 'medgrid');
+      gatewayDatabaseUrl = withDatabase(String(detail.url), 'medgrid_gateway');
+      say(`embedded PostgreSQL running (data in ${config.dataDir}/postgres)`);
+    }
+    const orm = await openOrm(databaseUrl);
+    const applied = await migrateUp(orm);
+    await orm.close(true);
+    if (applied.length) say(`applied ${applied.length} migration(s)`);
+
+    const env = { ...process.env, DATABASE_URL: databaseUrl, MEDGRID_DATA_DIR: config.dataDir };
+    const server = spawnChild('server', CLI, ['serve'], env);
+    const worker = spawnChild('worker', fileURLToPath(import.meta.resolve('@medgrid/worker/main')), [], env);
+    const gateway = spawnChild('gateway', fileURLToPath(import.meta.resolve('@medgrid/gateway/main')), [], {
+      ...env,
+      DATABASE_URL: gatewayDatabaseUrl,
+    });
+    const [s, , g] = await Promise.all([
+      waitReady(server, 60_000),
+      waitReady(worker, 60_000),
+      waitReady(gateway, 60_000),
+    ]);
+    printUrls(config, String(s.url), g);
+    say('ready (Ctrl-C stops everything)');
+  } catch (err) {
+    process.stderr.write(`medgrid: ${(err as Error).message.split('\n')[0]}\n`);
+    await stopAll(1);
+  }
+}
+
+function printUrls(config: MedgridConfig, base: string, gateway: Record<string, unknown>): void {
+  say(`doctor app    ${base}/`);
+  say(`admin app     ${base}/admin/`);
+  say(`GraphQL       ${base}/graphql`);
+  say(`health        ${base}/healthz`);
+  say(
+    `DICOM gateway ${String(gateway.aeTitle ?? config.gatewayAeTitle)}@${config.host}:${String(gateway.port ?? config.gatewayPort)}`,
+  );
+}

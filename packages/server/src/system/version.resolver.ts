@@ -1,0 +1,10 @@
+import { Query, Resolver } from 'type-graphql';
+import { VERSION } from './version.js';
+
+@Resolver()
+export class VersionResolver {
+  @Query(() => String, { description: 'Release version of the MedGrid server.' })
+  version(): string {
+    return VERSION;
+  }
+}
