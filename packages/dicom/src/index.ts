@@ -1,3 +1,4 @@
+export { type CliIo, runDicomCli } from './cli/dicom.cli.js';
 export {
   type DeidentifyOptions,
   type DeidResult,
@@ -21,9 +22,15 @@ export { ANNEX_E_EDITION, ANNEX_E_ROWS, annexERow } from './dict/annex-e.table.j
 export { keywordOf, lookupTag, tagOfKeyword } from './dict/dictionary.service.js';
 export { DicomError, type DicomErrorCode, isDicomError } from './errors/dicom.error.js';
 export type { DicomElement, DicomItem, ParsedDicom } from './parse/dataset.model.js';
+export { dumpText, dumpTree } from './parse/dump.service.js';
 export { encodeElements, type SimpleElement } from './parse/element.writer.js';
 export { type ParseOptions, parseDicom } from './parse/parse.service.js';
 export { transferSyntaxOf } from './parse/transfer-syntax.table.js';
 export { readString, valueBytes } from './parse/value.reader.js';
+export {
+  extractQueryAttributes,
+  type QueryAttributes,
+  queryAttributesOf,
+} from './query/query-attributes.service.js';
 export { decodeIdentity, encodeIdentity, type IdentityRecord } from './restore/identity.codec.js';
 export { restore } from './restore/restore.service.js';

@@ -117,10 +117,27 @@ const SCRUB_SOURCE_TAGS = [
 export const IMPLEMENTATION_CLASS_UID = '2.25.145316245338296812034592183476098420613';
 export const IMPLEMENTATION_VERSION = 'MEDGRID_DICOM_1';
 
+const MEDIA_DIRECTORY_SOP_CLASS = '1.2.840.10008.1.3.10';
+/** Attribute types in DICOMDIR directory records (PS3.3 F.5) where the general-IOD choice would break conformance. */
+const DICOMDIR_RECORD_TYPES = new Map<number, 1 | 2>([
+  [0x00080020, 1],
+  [0x00080030, 1],
+  [0x00200010, 1],
+  [0x00081030, 2],
+]);
+
+function dicomdirAction(tag: number, action: Action, el: DicomElement): Action {
+  const t = DICOMDIR_RECORD_TYPES.get(tag);
+  if (t === 1 && (action === 'Z' || action === 'X') && el.valueLength > 0) return 'D';
+  if (t === 2 && action === 'X') return 'Z';
+  return action;
+}
+
 class Deidentifier {
   readonly edits: Edit[] = [];
   readonly actions: Record<Action, number> = { X: 0, Z: 0, D: 0, K: 0, C: 0, U: 0 };
   unlisted = 0;
+  readonly dicomdir: boolean;
   private readonly uids: UidMapper;
   private pseudo: PatientPseudonym | undefined;
   private scrubTokens: Buffer[] | undefined;
@@ -131,6 +148,8 @@ class Deidentifier {
     readonly secret: Buffer,
   ) {
     this.uids = new UidMapper(secret);
+    const cls = findElement(p.meta, 0x00020002);
+    this.dicomdir = !!cls && readString(p.source, cls) === MEDIA_DIRECTORY_SOP_CLASS;
   }
 
   get data(): Buffer {
@@ -190,6 +209,14 @@ class Deidentifier {
           if (el.items) delta += this.sequence(el, depth, mode);
           continue;
         }
+      }
+      if (this.dicomdir && depth > 0) action = dicomdirAction(tag, action, el);
+      if (
+        (tag === TAG_PATIENT_NAME || tag === TAG_PATIENT_ID) &&
+        this.profile.pseudonymizePatient &&
+        action === 'Z'
+      ) {
+        action = 'D';
       }
       this.actions[action]++;
       switch (action) {
@@ -280,7 +307,7 @@ class Deidentifier {
   private replace(el: DicomElement, value: Buffer): number {
     const vr = el.explicitVr ? this.data.toString('latin1', el.offset + 4, el.offset + 6) : el.vr;
     const enc: Encoding = { littleEndian: el.littleEndian, explicitVr: el.explicitVr };
-    let v = padValue(vr, value);
+    let v = padValue(el.vr, value);
     if (enc.explicitVr && v.length > 0xffff && !['OB', 'OW', 'UN', 'UT', 'UC', 'UR', 'SQ'].includes(vr))
       v = Buffer.alloc(0);
     const bytes = encodeElement(el.tag, vr, v, enc);
@@ -549,17 +576,16 @@ function insertMarkers(p: ParsedDicom, profile: DeidProfile, edits: Edit[]): num
 function buildMeta(p: ParsedDicom, sopClassUid: string, sopInstanceUid: string): Buffer {
   const tsUid = p.transferSyntax.uid;
   const enc: Encoding = { littleEndian: true, explicitVr: true };
-  const body = encodeElements(
-    [
-      { tag: 0x00020001, vr: 'OB', value: Buffer.from([0, 1]) },
-      { tag: 0x00020002, vr: 'UI', value: sopClassUid },
-      { tag: 0x00020003, vr: 'UI', value: sopInstanceUid },
-      { tag: 0x00020010, vr: 'UI', value: tsUid },
-      { tag: 0x00020012, vr: 'UI', value: IMPLEMENTATION_CLASS_UID },
-      { tag: 0x00020013, vr: 'SH', value: IMPLEMENTATION_VERSION },
-    ],
-    enc,
+  const els: SimpleElement[] = [{ tag: 0x00020001, vr: 'OB', value: Buffer.from([0, 1]) }];
+  // An absent SOP class or instance stays absent rather than becoming an empty Type 1 element.
+  if (sopClassUid) els.push({ tag: 0x00020002, vr: 'UI', value: sopClassUid });
+  if (sopInstanceUid) els.push({ tag: 0x00020003, vr: 'UI', value: sopInstanceUid });
+  els.push(
+    { tag: 0x00020010, vr: 'UI', value: tsUid },
+    { tag: 0x00020012, vr: 'UI', value: IMPLEMENTATION_CLASS_UID },
+    { tag: 0x00020013, vr: 'SH', value: IMPLEMENTATION_VERSION },
   );
+  const body = encodeElements(els, enc);
   const out = Buffer.alloc(132 + 12 + body.length);
   out.write('DICM', 128, 'latin1');
   const gl = Buffer.allocUnsafe(4);

@@ -199,6 +199,11 @@ class Reader {
     el.valueLength = length;
     el.end = valueOffset + length;
     if (vr === 'SQ') this.sequence(el, el.end, false, le, explicit, depth);
+    else if (vr === 'UN' && explicit) {
+      // Some writers label known attributes UN; read the value with the dictionary's VR.
+      const known = implicitVr(tag);
+      if (known !== 'UN' && known !== 'SQ') el.vr = known;
+    }
     return el;
   }
 

