@@ -100,6 +100,32 @@ describe('CertificateAuthority storage', () => {
     await assert.rejects(CertificateAuthority.load({ ...opts(), dir: d3 }), /does not match/);
   });
 
+  it('lets only one of two concurrent creations win', async () => {
+    const d = join(await tempDir(), 'ca');
+    const results = await Promise.allSettled([
+      CertificateAuthority.create({ ...opts(), dir: d }),
+      CertificateAuthority.create({ ...opts(), dir: d }),
+    ]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const lost = results.find((r) => r.status === 'rejected');
+    assert.ok(lost?.status === 'rejected' && lost.reason instanceof CaStoreError);
+    const winner = results.find((r) => r.status === 'fulfilled');
+    const loaded = await CertificateAuthority.load({ ...opts(), dir: d });
+    assert.ok(winner?.status === 'fulfilled');
+    assert.equal(loaded.chainPem, winner.value.chainPem);
+  });
+
+  it('uses 600,000 PBKDF2 iterations by default', async () => {
+    const d = join(await tempDir(), 'ca');
+    const { kdfIterations: _, ...rest } = opts();
+    await CertificateAuthority.create({ ...rest, dir: d });
+    const parsed = await exec('openssl', ['asn1parse', '-in', join(d, 'issuing-ca.key.pem')]);
+    assert.match(parsed.stdout, /INTEGER\s+:0927C0/);
+    const started = Date.now();
+    await CertificateAuthority.load({ ...rest, dir: d });
+    assert.ok(Date.now() - started < 10_000);
+  });
+
   it('refuses short passphrases and non-http CRL URLs', async () => {
     const d4 = join(await tempDir(), 'ca');
     await assert.rejects(

@@ -209,7 +209,17 @@ async function exists(path: string): Promise<boolean> {
 
 /** Exclusive create: never overwrites an existing CA file. */
 async function writeNew(path: string, data: string, mode: number): Promise<void> {
-  const fh = await open(path, 'wx', mode);
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'wx', mode);
+  } catch (cause) {
+    // EEXIST here means another process is creating the CA at the same moment.
+    const exists = (cause as NodeJS.ErrnoException).code === 'EEXIST';
+    throw new CaStoreError(
+      exists ? `${path} already exists; refusing to overwrite` : `cannot create ${path}`,
+      { cause },
+    );
+  }
   try {
     await fh.writeFile(data);
     await fh.sync();
