@@ -1,6 +1,6 @@
 import './crypto-provider.util.js';
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, webcrypto } from 'node:crypto';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -176,7 +176,7 @@ describe('CertificateAuthority issuance', () => {
     assert.equal(cert.subject, 'DC=ua, DC=medgrid, O=Kyiv City Hospital 1, CN=Taras Shevchenko');
     assert.deepEqual(
       Buffer.from(cert.publicKey.rawData),
-      Buffer.from(await (await import('node:crypto')).webcrypto.subtle.exportKey('spki', csr.keys.publicKey)),
+      Buffer.from(await webcrypto.subtle.exportKey('spki', csr.keys.publicKey)),
     );
     const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
     assert.deepEqual([...(eku?.usages ?? [])], [EKU_CLIENT]);

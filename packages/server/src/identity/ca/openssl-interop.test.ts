@@ -1,6 +1,6 @@
 import './crypto-provider.util.js';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KeyPolicyError } from './ca.errors.js';
@@ -113,6 +113,48 @@ describe('interoperability with the openssl CLI', () => {
     const ed = await opensslCsr('ed', ['-newkey', 'ed25519'], 'PEM');
     await assert.rejects(ca.issueFromCsr(ed, { facility: 'C', commonName: 'X' }), KeyPolicyError);
   });
+
+  for (const keyAlgorithm of ['rsa-3072', 'ecdsa-p256'] as const) {
+    it(`works end to end with a ${keyAlgorithm} CA`, async () => {
+      const other = await makeCa({ keyAlgorithm, crlPath: '/ca/crl' });
+      const sub = join(dir, keyAlgorithm);
+      await mkdir(sub);
+      await writeFile(join(sub, 'chain.pem'), other.chainPem);
+      const csr = await opensslCsr(
+        `${keyAlgorithm}-leaf`,
+        ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'],
+        'PEM',
+      );
+      const leaf = await other.issueFromCsr(csr, { facility: 'Clinic', commonName: 'Alg Test' });
+      const crl = await other.generateCrl([], { crlNumber: 1 });
+      await writeFile(join(sub, 'leaf.pem'), leaf.certificatePem);
+      await writeFile(join(sub, 'crl.der'), crl.der);
+      const crlPem = await exec('openssl', [
+        'crl',
+        '-inform',
+        'DER',
+        '-in',
+        join(sub, 'crl.der'),
+        '-out',
+        join(sub, 'crl.pem'),
+      ]);
+      assert.equal(crlPem.code, 0, crlPem.stderr);
+      const v = await exec('openssl', [
+        'verify',
+        '-x509_strict',
+        '-CAfile',
+        join(sub, 'chain.pem'),
+        '-crl_check',
+        '-CRLfile',
+        join(sub, 'crl.pem'),
+        join(sub, 'leaf.pem'),
+      ]);
+      assert.equal(v.code, 0, v.stderr + v.stdout);
+      const text = (await exec('openssl', ['x509', '-in', join(sub, 'leaf.pem'), '-noout', '-text'])).stdout;
+      assert.match(text, keyAlgorithm === 'rsa-3072' ? /sha256WithRSAEncryption/ : /ecdsa-with-SHA256/);
+      assert.match(text, /URI:https:\/\/medgrid\.test:8443\/ca\/crl\n/);
+    });
+  }
 
   it('agrees with openssl verify -crl_check on valid, revoked, foreign and wrong-purpose certificates', async () => {
     const csr = await opensslCsr(

@@ -2,7 +2,7 @@
 import './crypto-provider.util.js';
 import { spawn } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -174,7 +174,6 @@ export async function opensslForeignClient(dir: string): Promise<OpensslClient> 
     '-subj',
     '/DC=ua/DC=medgrid/O=Clinic/CN=Intruder',
   ]);
-  const { writeFile } = await import('node:fs/promises');
   await writeFile(
     p('foreign.ext'),
     'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n',
