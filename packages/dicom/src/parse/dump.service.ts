@@ -14,7 +14,7 @@ export interface DumpNode {
   fragments?: number;
 }
 
-function valueOf(data: Buffer, el: DicomElement, cs: readonly string[]): string | number[] | undefined {
+function displayValue(data: Buffer, el: DicomElement, cs: readonly string[]): string | number[] | undefined {
   if (STRING_VRS.has(el.vr)) return readString(data, el, cs);
   const nums = readNumbers(data, el);
   if (nums.length) return nums.length > 16 ? nums.slice(0, 16) : nums;
@@ -34,7 +34,7 @@ function nodes(data: Buffer, elements: readonly DicomElement[], inherited: reado
     if (el.items) n.items = el.items.map((it) => nodes(data, it.elements, cs));
     else if (el.fragments) n.fragments = el.fragments.length;
     else {
-      const v = valueOf(data, el, cs);
+      const v = displayValue(data, el, cs);
       if (v !== undefined) n.value = v;
     }
     return n;
