@@ -174,7 +174,12 @@ class Deidentifier {
   }
 
   mapUid(uid: string): string {
-    return this.profile.options.retainUids ? uid : this.uids.map(uid);
+    return this.uids.map(uid);
+  }
+
+  /** The value an attribute's UID ends up with: remapped unless the profile keeps that attribute. */
+  finalUid(tag: number, uid: string): string {
+    return actionForTag(tag, this.profile.options)?.action === 'K' ? uid : this.uids.map(uid);
   }
 
   /** Processes a list of elements, pushing edits; returns the change in byte length. */
@@ -627,7 +632,11 @@ export function deidentify(bytes: Buffer, opts: DeidentifyOptions): DeidResult {
     return e && e.valueLength > 0 ? readString(p.source, e) : undefined;
   })();
   const newSop =
-    origSop !== undefined ? d.mapUid(origSop) : metaSop !== undefined ? d.mapUid(metaSop) : undefined;
+    origSop !== undefined
+      ? d.finalUid(TAG_SOP_INSTANCE_UID, origSop)
+      : metaSop !== undefined
+        ? d.finalUid(TAG_SOP_INSTANCE_UID, metaSop)
+        : undefined;
   const sopClass =
     uidOf(TAG_SOP_CLASS_UID) ??
     (() => {
@@ -689,8 +698,8 @@ export function deidentify(bytes: Buffer, opts: DeidentifyOptions): DeidResult {
     inserted: edits.filter((e) => e.start === e.end).length,
     burnedInTextRisk: risk.risk,
     burnedInReason: risk.reason,
-    newStudyUid: study === undefined ? undefined : d.mapUid(study),
-    newSeriesUid: series === undefined ? undefined : d.mapUid(series),
+    newStudyUid: study === undefined ? undefined : d.finalUid(TAG_STUDY_UID, study),
+    newSeriesUid: series === undefined ? undefined : d.finalUid(TAG_SERIES_UID, series),
     newSopInstanceUid: newSop,
     sopClassUid: sopClass || undefined,
     modality: uidOf(TAG_MODALITY),
