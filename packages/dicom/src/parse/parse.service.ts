@@ -315,8 +315,8 @@ export function parseDicom(bytes: Buffer, opts: ParseOptions = {}): ParsedDicom 
   if (metaStart >= 0) {
     let pos = metaStart;
     while (pos < bytes.length) {
+      if (bytes.length - pos < 2 || bytes.readUInt16LE(pos) !== 0x0002) break;
       if (bytes.length - pos < 8) throw new DicomError('TRUNCATED', 'file meta runs past the end', pos);
-      if (bytes.readUInt16LE(pos) !== 0x0002) break;
       const el = reader.element(pos, bytes.length, reader.tag(pos, true), true, true, 0);
       meta.push(el);
       pos = el.end;
