@@ -1,3 +1,4 @@
+export { BackendPool } from './backends/backend.pool.js';
 export type {
   ByteSource,
   ObjectStat,
@@ -14,3 +15,35 @@ export { isStorageError, StorageError, type StorageErrorCode } from './backends/
 export { type Expected, type VerifyOutcome, verifyObject } from './backends/verify.util.js';
 export { Adler32, adler32, adler32Combine, adler32Hex, adler32Update } from './checksum/adler32.util.js';
 export { DigestStream, type Digests, digestFile, digestOf } from './checksum/digest.stream.js';
+export { configFromEnv, parseSeUrls } from './config/worker.config.js';
+export {
+  type FailedJob,
+  JOB_KINDS,
+  type JobData,
+  type JobHandlers,
+  type JobKind,
+  type QueueOptions,
+  StorageQueue,
+} from './queue/storage.queue.js';
+export {
+  ensureStorageSchema,
+  type SeInput,
+  StorageWorker,
+  type StorageWorkerConfig,
+} from './queue/storage.worker.js';
+export { orderByWeight } from './replicas/placement.util.js';
+export {
+  type IReplica,
+  type IStorageElement,
+  type IStoredObject,
+  REPLICA_STATES,
+  Replica,
+  type ReplicaState,
+  SE_STATUSES,
+  type SeStatus,
+  StorageElement,
+  StoredObject,
+  storageEntities,
+} from './replicas/storage.entity.js';
+export { type ScanReport, scanJob } from './scan/scan.job.js';
+export { StageCache, StageChecksumError, type StageSource } from './stage/stage.cache.js';

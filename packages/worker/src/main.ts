@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import pg from 'pg';
 import { pino } from 'pino';
+import { configFromEnv } from './config/worker.config.js';
+import { ensureStorageSchema, StorageWorker } from './queue/storage.worker.js';
 
 /**
- * Storage worker process, run by `medgrid start` or on its own with DATABASE_URL.
- * It proves the database is reachable, reports ready to its supervisor and stays up until told to stop;
- * the job loop (store, verify, stage, replicate, delete, scan) hangs off this entry point.
+ * Storage worker process, run by `medgrid start` or on its own with DATABASE_URL (see README for the
+ * environment). Takes store/verify/stage/replicate/delete/scan jobs from the PostgreSQL queue until SIGTERM,
+ * then finishes jobs in flight (or releases them for retry) before exiting.
  */
 async function main(): Promise<void> {
   const log = pino({
@@ -13,11 +14,14 @@ async function main(): Promise<void> {
     level: process.env.MEDGRID_LOG_LEVEL || 'info',
     base: { service: 'medgrid-worker' },
   });
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('the worker needs DATABASE_URL');
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  await pool.query('select 1');
-  log.info('worker ready');
+  const cfg = configFromEnv();
+  const worker = await StorageWorker.create({ ...cfg, logger: log });
+  // Until the server's migrations carry storageEntities, create the tables when they are missing (safe mode:
+  // never drops anything).
+  if (process.env.MEDGRID_WORKER_SCHEMA !== 'off') await ensureStorageSchema(worker.orm);
+  for (const se of cfg.ses) await worker.upsertSe(se);
+  await worker.run();
+  log.info({ ses: cfg.ses.map((s) => s.name), concurrency: cfg.concurrency }, 'worker ready');
   process.send?.({ type: 'ready', service: 'worker' });
 
   let stopping = false;
@@ -25,7 +29,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ reason }, 'worker shutting down');
-    await pool.end();
+    await worker.stop(Number(process.env.MEDGRID_WORKER_STOP_TIMEOUT_MS || 30_000));
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -71,6 +71,7 @@ export class StorageQueue {
       schema: opts.schema ?? 'pgboss',
       max: 4,
       monitorIntervalSeconds: this.opts.monitorIntervalSeconds,
+      superviseIntervalSeconds: this.opts.monitorIntervalSeconds,
       application_name: 'medgrid-worker',
     });
     // pg-boss emits errors (lost connections and the like); without a listener they would crash the process.
