@@ -143,7 +143,7 @@ function check(
       return el ? 'present' : undefined;
     case 'Z':
       if (!el) return 'absent';
-      return el.valueLength === 0 && !(el.items && el.items.length) ? undefined : 'not empty';
+      return el.valueLength === 0 && !el.items?.length ? undefined : 'not empty';
     case 'K':
       if (!el) return 'absent';
       if (vr === 'SQ') return el.items?.length ? undefined : 'sequence emptied';

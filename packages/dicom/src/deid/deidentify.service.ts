@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { annexERow } from '../dict/annex-e.table.js';
 import { DicomError } from '../errors/dicom.error.js';
@@ -67,6 +67,49 @@ interface Edit {
 }
 
 type Mode = 'normal' | 'dummyText' | 'cleanText';
+
+const EMPTY = Buffer.alloc(0);
+const HASH_CHUNK = 256 * 1024;
+
+/** Copies src[from, to) to target at w while feeding the same bytes to the hash, chunk by chunk (cache-friendly). */
+function copyHashing(
+  src: Buffer,
+  from: number,
+  to: number,
+  target: Buffer,
+  w: number,
+  hash: Hash | undefined,
+): number {
+  let a = from;
+  while (a < to) {
+    const b = Math.min(to, a + HASH_CHUNK);
+    hash?.update(src.subarray(a, b));
+    src.copy(target, w + (a - from), a, b);
+    a = b;
+  }
+  return to - from;
+}
+
+/** Merges edits that touch, so runs of removed elements (private blocks) become one splice. */
+function mergeEdits(sorted: Edit[]): Edit[] {
+  const out: Edit[] = [];
+  let parts: Buffer[] = [];
+  for (const e of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.end === e.start && !(e.start === e.end && last.start === last.end)) {
+      if (parts.length === 0) parts.push(last.bytes);
+      if (e.bytes.length) parts.push(e.bytes);
+      last.end = e.end;
+      continue;
+    }
+    if (last && parts.length) last.bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    parts = [];
+    out.push({ ...e });
+  }
+  const last = out[out.length - 1];
+  if (last && parts.length) last.bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return out;
+}
 
 const TEXT_VRS = new Set(['LO', 'LT', 'ST', 'UT', 'SH', 'PN', 'UC']);
 const BINARY_VRS = new Set([
@@ -304,7 +347,7 @@ class Deidentifier {
   }
 
   private remove(el: DicomElement): number {
-    this.edits.push({ start: el.offset, end: el.end, bytes: Buffer.alloc(0) });
+    this.edits.push({ start: el.offset, end: el.end, bytes: EMPTY });
     return -(el.end - el.offset);
   }
 
@@ -561,7 +604,7 @@ function insertMarkers(p: ParsedDicom, profile: DeidProfile, edits: Edit[]): num
       delta += bytes.length - (existing.end - existing.offset);
       for (const other of top) {
         if (other !== existing && other.tag === el.tag) {
-          edits.push({ start: other.offset, end: other.end, bytes: Buffer.alloc(0) });
+          edits.push({ start: other.offset, end: other.end, bytes: EMPTY });
           delta -= other.end - other.offset;
         }
       }
@@ -614,11 +657,10 @@ export function deidentify(bytes: Buffer, opts: DeidentifyOptions): DeidResult {
   if (!opts?.profile) throw new DicomError('BAD_ARGUMENT', 'a de-identification profile is required');
   const secret = secretBuffer(opts.secret);
   const p = parseDicom(bytes, opts);
-  const sha256 = createHash('sha256').update(bytes).digest();
   const d = new Deidentifier(p, opts.profile, secret);
   let delta = d.list(p.elements, 0, 'normal');
   delta += insertMarkers(p, opts.profile, d.edits);
-  const edits = d.edits.sort((a, b) => a.start - b.start || a.end - b.end);
+  const edits = mergeEdits(d.edits.sort((a, b) => a.start - b.start || a.end - b.end));
 
   const data = p.data;
   const dsLen = p.datasetEnd - p.datasetStart + delta;
@@ -655,18 +697,24 @@ export function deidentify(bytes: Buffer, opts: DeidentifyOptions): DeidResult {
   const base = w;
   let r = p.datasetStart;
   const recEdits: IdentityEdit[] = [];
+  // Non-deflated: data is the input itself, so hash it in the same pass as the copy.
+  const hash = createHash('sha256');
+  const inline = !deflated;
+  if (inline) hash.update(bytes.subarray(0, p.datasetStart));
+  else hash.update(bytes);
+  const h = inline ? hash : undefined;
   for (const e of edits) {
     if (e.start < r) throw new DicomError('BAD_STRUCTURE', 'overlapping edits');
-    w += data.copy(target, w, r, e.start);
-    recEdits.push({
-      offset: w - base,
-      length: e.bytes.length,
-      original: Buffer.from(data.subarray(e.start, e.end)),
-    });
+    w += copyHashing(data, r, e.start, target, w, h);
+    const original = Buffer.from(data.subarray(e.start, e.end));
+    h?.update(original);
+    recEdits.push({ offset: w - base, length: e.bytes.length, original });
     w += e.bytes.copy(target, w);
     r = e.end;
   }
-  w += data.copy(target, w, r, p.datasetEnd);
+  w += copyHashing(data, r, p.datasetEnd, target, w, h);
+  if (inline && p.datasetEnd < bytes.length) hash.update(bytes.subarray(p.datasetEnd));
+  const sha256 = hash.digest();
 
   let deidentified: Buffer;
   let deflate: IdentityRecord['deflate'];

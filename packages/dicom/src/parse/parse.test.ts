@@ -8,7 +8,7 @@ import { BARE_DATASETS, BROKEN_FILES, corpusFiles } from '../testing/corpus.fixt
 import { encodeElements } from './element.writer.js';
 import { parseDicom } from './parse.service.js';
 import { writePart10 } from './part10.writer.js';
-import { findElement, readNumbers, readString } from './value.reader.js';
+import { findElement, readNumbers } from './value.reader.js';
 
 function corpus(path: string): Buffer {
   return readFileSync(corpusFiles().find((f) => f.path === path)!.abs);

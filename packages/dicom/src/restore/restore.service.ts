@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { DicomError } from '../errors/dicom.error.js';
 import { decodeIdentity, type IdentityRecord } from './identity.codec.js';
@@ -56,34 +56,58 @@ export function restore(deidentified: Buffer, identity: IdentityRecord | Buffer)
   let size = ds.length;
   for (const e of rec.edits) size += e.original.length - e.length;
   let out: Buffer;
+  const hash = createHash('sha256');
   if (rec.deflate) {
     const plain = Buffer.allocUnsafe(size);
-    splice(ds, rec, plain, 0);
+    splice(ds, rec, plain, 0, undefined);
     const z =
       'stored' in rec.deflate ? rec.deflate.stored : deflateRawSync(plain, { level: rec.deflate.level });
     out = Buffer.concat([rec.prefix, z]);
+    hash.update(out);
   } else {
     out = Buffer.allocUnsafe(rec.prefix.length + size);
     rec.prefix.copy(out, 0);
-    splice(ds, rec, out, rec.prefix.length);
+    hash.update(rec.prefix);
+    splice(ds, rec, out, rec.prefix.length, hash);
   }
   if (out.length !== rec.originalLength)
     throw new DicomError('SHA_MISMATCH', 'restored length differs from the original');
-  const sha = createHash('sha256').update(out).digest();
-  if (!sha.equals(rec.sha256))
+  if (!hash.digest().equals(rec.sha256)) {
     throw new DicomError('SHA_MISMATCH', 'restored bytes do not match the original SHA-256');
+  }
   return out;
 }
 
-function splice(ds: Buffer, rec: IdentityRecord, out: Buffer, at: number): void {
+const CHUNK = 256 * 1024;
+
+/** Copies while hashing what was just written, chunk by chunk, so the data is read from memory once. */
+function copyHashing(
+  src: Buffer,
+  from: number,
+  to: number,
+  out: Buffer,
+  w: number,
+  hash: Hash | undefined,
+): number {
+  for (let a = from; a < to; a += CHUNK) {
+    const b = Math.min(to, a + CHUNK);
+    const piece = src.subarray(a, b);
+    hash?.update(piece);
+    piece.copy(out, w + (a - from));
+  }
+  return to - from;
+}
+
+function splice(ds: Buffer, rec: IdentityRecord, out: Buffer, at: number, hash: Hash | undefined): void {
   let r = 0;
   let w = at;
   for (const e of rec.edits) {
     if (e.offset < r || e.offset + e.length > ds.length)
       throw new DicomError('BAD_IDENTITY', 'identity edits out of order');
-    w += ds.copy(out, w, r, e.offset);
+    w += copyHashing(ds, r, e.offset, out, w, hash);
+    hash?.update(e.original);
     w += e.original.copy(out, w);
     r = e.offset + e.length;
   }
-  ds.copy(out, w, r);
+  copyHashing(ds, r, ds.length, out, w, hash);
 }
