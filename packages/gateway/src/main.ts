@@ -1,25 +1,21 @@
 #!/usr/bin/env node
 import { pino } from 'pino';
 import { GatewayConfigError, loadGatewayConfig } from './config/gateway.config.js';
-import { listenDimse } from './dimse/dimse.server.js';
-import { createGatewayScp } from './dimse/gateway.scp.js';
+import { startGateway } from './gateway.js';
 
 /** Gateway process: the hospital-facing DICOM server. Run by `medgrid start` or on its own. */
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
   const log = pino({ name: 'medgrid-gateway', level: config.logLevel, base: { service: 'medgrid-gateway' } });
-  const scp = createGatewayScp({
-    aeTitle: config.aeTitle,
-    allowedCallingAeTitles: config.allowedCallingAeTitles,
-    // AE titles identify devices, not patients, so they may be logged.
-    onAssociation: (a) => log.info(a, a.accepted ? 'association accepted' : 'association rejected'),
-  });
-  const server = await listenDimse({ host: config.host, port: config.port, scp });
-  log.info({ host: config.host, port: server.port, aeTitle: config.aeTitle }, 'gateway listening');
+  const gw = await startGateway(config, log);
+  log.info(
+    { host: config.host, port: gw.port, aeTitle: config.aeTitle, httpPort: gw.httpPort },
+    'gateway listening',
+  );
   process.send?.({
     type: 'ready',
     service: 'gateway',
-    detail: { port: server.port, aeTitle: config.aeTitle },
+    detail: { port: gw.port, aeTitle: config.aeTitle, httpPort: gw.httpPort },
   });
 
   let stopping = false;
@@ -27,7 +23,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ reason }, 'gateway shutting down');
-    await server.close();
+    await gw.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -38,7 +34,7 @@ async function main(): Promise<void> {
 main().catch((err: NodeJS.ErrnoException) => {
   const msg =
     err.code === 'EADDRINUSE'
-      ? `gateway port is already in use (set MEDGRID_GATEWAY_PORT)`
+      ? `gateway port is already in use (set MEDGRID_GATEWAY_PORT or MEDGRID_GATEWAY_HTTP_PORT)`
       : err instanceof GatewayConfigError
         ? err.message
         : (err.message ?? String(err)).split('\n')[0];

@@ -1,22 +1,48 @@
-/** Gateway settings from the environment; see docs/configuration.md. */
+import path from 'node:path';
+import { type Peer, parsePeers } from '../dimse/store.scu.js';
+
+/** Gateway settings from the environment; see README.md (merged into docs/configuration.md). */
 export interface GatewayConfig {
   host: string;
   port: number;
   aeTitle: string;
   /** Calling AE titles allowed to associate; empty means any. */
   allowedCallingAeTitles: string[];
+  peers: Map<string, Peer>;
   logLevel: string;
+  databaseUrl: string;
+  /** Spool, cache and the de-identification secret live under <dataDir>/gateway. */
+  dataDir: string;
+  httpHost: string;
+  /** Status/metrics HTTP port; undefined disables it. */
+  httpPort: number | undefined;
+  deidProfile: string;
+  deidSecret: string | undefined;
+  stow:
+    | {
+        url: string;
+        certFile?: string;
+        keyFile?: string;
+        caFile?: string;
+        batchSize: number;
+        maxBackoffMs: number;
+      }
+    | undefined;
 }
 
 export class GatewayConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
 }
 
-export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
-  const rawPort = env.MEDGRID_GATEWAY_PORT ?? '11112';
-  if (!/^\d+$/.test(rawPort) || Number(rawPort) > 65535) {
-    throw new GatewayConfigError(`MEDGRID_GATEWAY_PORT must be a port number, got "${rawPort}"`);
+function portOf(name: string, raw: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) {
+    throw new GatewayConfigError(`${name} must be a port number, got "${raw}"`);
   }
+  return Number(raw);
+}
+
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const port = portOf('MEDGRID_GATEWAY_PORT', env.MEDGRID_GATEWAY_PORT ?? '11112');
   const aeTitle = (env.MEDGRID_GATEWAY_AE_TITLE ?? 'MEDGRID').trim();
   if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(aeTitle)) {
     throw new GatewayConfigError(
@@ -27,11 +53,39 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  let peers: Map<string, Peer>;
+  try {
+    peers = parsePeers(env.MEDGRID_GATEWAY_PEERS ?? '');
+  } catch (err) {
+    throw new GatewayConfigError(`MEDGRID_GATEWAY_PEERS: ${(err as Error).message}`);
+  }
+  const databaseUrl = env.MEDGRID_GATEWAY_DATABASE_URL || env.DATABASE_URL;
+  if (!databaseUrl) throw new GatewayConfigError('DATABASE_URL (the vault database) is not set');
+  const stowUrl = env.MEDGRID_GATEWAY_STOW_URL;
   return {
     host: env.MEDGRID_GATEWAY_HOST || '127.0.0.1',
-    port: Number(rawPort),
+    port,
     aeTitle,
     allowedCallingAeTitles: allowed,
+    peers,
     logLevel: env.MEDGRID_LOG_LEVEL || 'info',
+    databaseUrl,
+    dataDir: path.resolve(env.MEDGRID_DATA_DIR || '.medgrid'),
+    httpHost: env.MEDGRID_GATEWAY_HTTP_HOST || '127.0.0.1',
+    httpPort: env.MEDGRID_GATEWAY_HTTP_PORT
+      ? portOf('MEDGRID_GATEWAY_HTTP_PORT', env.MEDGRID_GATEWAY_HTTP_PORT)
+      : undefined,
+    deidProfile: env.MEDGRID_GATEWAY_DEID_PROFILE || 'basic',
+    deidSecret: env.MEDGRID_GATEWAY_DEID_SECRET || undefined,
+    stow: stowUrl
+      ? {
+          url: stowUrl,
+          certFile: env.MEDGRID_GATEWAY_TLS_CERT || undefined,
+          keyFile: env.MEDGRID_GATEWAY_TLS_KEY || undefined,
+          caFile: env.MEDGRID_GATEWAY_TLS_CA || undefined,
+          batchSize: Number(env.MEDGRID_GATEWAY_STOW_BATCH || 16),
+          maxBackoffMs: Number(env.MEDGRID_GATEWAY_STOW_MAX_BACKOFF_MS || 300_000),
+        }
+      : undefined,
   };
 }

@@ -1,36 +1,24 @@
 import net from 'node:net';
-import dcmjsDimse, { type Scp } from 'dcmjs-dimse';
-
-// dcmjs-dimse logs every PDU at info level to the console; our own logger reports what matters.
-dcmjsDimse.log.setLevel('error');
+import { type AcceptorHooks, Association } from './association.js';
 
 export interface DimseServer {
   port: number;
+  /** Open associations. */
+  readonly active: number;
   close(): Promise<void>;
 }
 
-/**
- * Owns the listening socket instead of dcmjs-dimse's Server, so we can bind a chosen address
- * and disable Nagle (peers otherwise stall ~40 ms on every exchange).
- */
+/** Listens for associations on a bound address; every socket gets TCP_NODELAY and its own Association. */
 export async function listenDimse(opts: {
   host: string;
   port: number;
-  scp: typeof Scp;
+  hooks: AcceptorHooks;
 }): Promise<DimseServer> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
-    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    // A protocol error on one association must never take the process down.
-    socket.on('error', () => socket.destroy());
-    const scp = new opts.scp(socket, { associationTimeout: 30_000, pduTimeout: 30_000 }) as Scp & {
-      connected: boolean;
-      on(ev: string, fn: (...a: unknown[]) => void): void;
-    };
-    scp.connected = true;
-    scp.on('networkError', () => socket.destroy());
+    new Association(socket, opts.hooks);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -42,6 +30,9 @@ export async function listenDimse(opts: {
   const { port } = server.address() as net.AddressInfo;
   return {
     port,
+    get active() {
+      return sockets.size;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

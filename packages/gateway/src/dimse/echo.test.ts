@@ -1,65 +1,47 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { type DimseServer, listenDimse } from './dimse.server.js';
-import { createGatewayScp } from './gateway.scp.js';
+import { run, startTestGateway, type TestGateway } from '../testing/harness.js';
 
-// Real peer: dcmtk's echoscu (Debian dcmtk), not our own client.
-// Asynchronous on purpose: the SCP under test runs in this same process.
-function echoscu(port: number, calling: string, called = 'MEDGRID') {
-  return new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      'echoscu',
-      ['-aet', calling, '-aec', called, '127.0.0.1', String(port)],
-      { encoding: 'utf8', env: { ...process.env, TCP_NODELAY: '1' }, timeout: 20_000 },
-      (err, stdout, stderr) => resolve({ status: err ? Number(err.code ?? 1) || 1 : 0, stdout, stderr }),
-    );
-  });
-}
-
-describe('gateway C-ECHO with dcmtk echoscu', () => {
-  let server: DimseServer;
-  const seen: { callingAeTitle: string; accepted: boolean }[] = [];
+// Real peer: dcmtk's echoscu, not our own client.
+describe('gateway C-ECHO and AE checks with dcmtk echoscu', () => {
+  let t: TestGateway;
   before(async () => {
-    const scp = createGatewayScp({
-      aeTitle: 'MEDGRID',
-      allowedCallingAeTitles: ['HIS', 'ECHOSCU'],
-      onAssociation: (a) => seen.push(a),
-    });
-    server = await listenDimse({ host: '127.0.0.1', port: 0, scp });
+    t = await startTestGateway({ MEDGRID_GATEWAY_ALLOWED_AE_TITLES: 'HIS,ECHOSCU' });
   });
-  after(() => server.close());
+  after(() => t.stop());
+  const echo = (calling: string, called = 'MEDGRID') =>
+    run('echoscu', ['-aet', calling, '-aec', called, '127.0.0.1', String(t.gw.port)]);
 
   test('an allowed calling AE gets a successful echo', async () => {
-    const r = await echoscu(server.port, 'HIS');
-    assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(seen.at(-1), { callingAeTitle: 'HIS', accepted: true });
+    const r = await echo('HIS');
+    assert.equal(r.code, 0, r.stderr);
   });
 
   test('a calling AE title not on the allow-list is rejected', async () => {
-    const r = await echoscu(server.port, 'INTRUDER');
-    assert.notEqual(r.status, 0);
-    assert.match(r.stderr + r.stdout, /Association Rejected|rejected/i);
-    assert.equal(seen.at(-1)?.accepted, false);
+    const r = await echo('INTRUDER');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr + r.stdout, /Association Rejected/i);
+    assert.match(r.stderr + r.stdout, /Calling AE Title Not Recognized/i);
   });
 
   test('a wrong called AE title is rejected', async () => {
-    const r = await echoscu(server.port, 'HIS', 'SOMEONE');
-    assert.notEqual(r.status, 0);
+    const r = await echo('HIS', 'SOMEONE');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr + r.stdout, /Called AE Title Not Recognized/i);
   });
 
-  test('garbage bytes on the port do not take the server down', async () => {
-    const net = await import('node:net');
-    await new Promise<void>((resolve) => {
-      const s = net.connect(server.port, '127.0.0.1', () => {
-        s.write(Buffer.from('\x07\x00\x00\x00\x00\xff\xff\xff garbage that is not a PDU'));
-        setTimeout(() => {
-          s.destroy();
-          resolve();
-        }, 300);
+  test('garbage bytes get an A-ABORT and the server keeps serving', async () => {
+    const reply = await new Promise<Buffer>((resolve) => {
+      const got: Buffer[] = [];
+      const s = net.connect(t.gw.port, '127.0.0.1', () => {
+        s.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
       });
-      s.on('error', () => resolve());
+      s.on('data', (c) => got.push(c));
+      s.on('close', () => resolve(Buffer.concat(got)));
+      s.on('error', () => resolve(Buffer.concat(got)));
     });
-    assert.equal((await echoscu(server.port, 'ECHOSCU')).status, 0);
+    assert.equal(reply[0], 0x07, 'an A-ABORT PDU came back');
+    assert.equal((await echo('ECHOSCU')).code, 0);
   });
 });

@@ -1,0 +1,235 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  type DeidProfile,
+  type DeidResult,
+  deidentify,
+  encodeIdentity,
+  extractQueryAttributes,
+  isDicomError,
+  type QueryAttributes,
+} from '@medgrid/dicom';
+import type { Logger } from 'pino';
+import type { ErrorLog, GatewayMetrics } from '../ops/metrics.js';
+import { type Spool, syncDir } from '../spool/spool.js';
+import type { Vault, VaultRow } from '../vault/vault.service.js';
+
+export interface Prepared {
+  deid: DeidResult;
+  attrs: QueryAttributes;
+}
+
+interface Job {
+  spoolId: string;
+  callingAe: string | null;
+  prepared?: Prepared;
+}
+
+/** Why an instance cannot be ingested, without any value from the dataset. */
+export function describeFailure(err: unknown): string {
+  if (isDicomError(err)) return `DICOM ${err.code}`;
+  const e = err as NodeJS.ErrnoException;
+  return e?.code ? `${e.code}` : 'internal error';
+}
+
+/** The de-identified object cache: names are a hash of the de-identified SOP Instance UID. */
+export class DeidCache {
+  constructor(readonly dir: string) {
+    mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+  }
+
+  nameOf(deidSopUid: string): string {
+    return `${createHash('sha256').update(deidSopUid).digest('hex').slice(0, 40)}.dcm`;
+  }
+
+  async get(deidSopUid: string): Promise<Buffer | undefined> {
+    try {
+      return await fs.readFile(path.join(this.dir, this.nameOf(deidSopUid)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Writes several objects durably (fsync each, rename, one directory fsync). */
+  async putMany(items: { deidSopUid: string; bytes: Buffer }[]): Promise<void> {
+    await Promise.all(
+      items.map(async (it) => {
+        const name = this.nameOf(it.deidSopUid);
+        const tmp = path.join(this.dir, 'tmp', `${name}.${process.pid}.part`);
+        const fh = await fs.open(tmp, 'w');
+        try {
+          await fh.writeFile(it.bytes);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await fs.rename(tmp, path.join(this.dir, name));
+      }),
+    );
+    if (items.length) await syncDir(this.dir);
+  }
+}
+
+/**
+ * Ingest pipeline after the spool: de-identify, cache the de-identified object, record identity and
+ * query attributes in the vault, then drop the spool file. Each step is idempotent, so a crash at any
+ * point is repaired by re-processing what is left in the spool.
+ */
+export class IngestPipeline {
+  private queue: Job[] = [];
+  private running = false;
+  private idle: (() => void)[] = [];
+  private room: (() => void)[] = [];
+  readonly maxQueued = 256;
+
+  constructor(
+    private readonly opts: {
+      spool: Spool;
+      cache: DeidCache;
+      vault: Vault;
+      profile: DeidProfile;
+      secret: Buffer;
+      log: Logger;
+      metrics: GatewayMetrics;
+      errors: ErrorLog;
+      batchSize?: number;
+      /** Called after a batch is in the vault (wakes the uploader). */
+      onIngested?: () => void;
+    },
+  ) {}
+
+  /** De-identifies and indexes one instance in memory (throws a DicomError if it cannot be parsed). */
+  prepare(file: Buffer): Prepared {
+    const deid = deidentify(file, { profile: this.opts.profile, secret: this.opts.secret });
+    const attrs = extractQueryAttributes(file);
+    if (!attrs.sopInstanceUid || !attrs.studyInstanceUid || !attrs.seriesInstanceUid) {
+      throw Object.assign(new Error('instance lacks its UIDs'), { code: 'MISSING_UIDS' });
+    }
+    return { deid, attrs };
+  }
+
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves when there is room in the in-memory queue (back-pressure for C-STORE). */
+  async waitForRoom(): Promise<void> {
+    while (this.queue.length >= this.maxQueued) await new Promise<void>((r) => this.room.push(r));
+  }
+
+  enqueue(job: Job): void {
+    this.queue.push(job);
+    this.opts.metrics.spoolBacklog.set(this.queue.length);
+    if (!this.running) void this.pump();
+  }
+
+  /** Re-queues everything a previous run left in the spool (after a crash or kill). */
+  async recover(): Promise<number> {
+    await this.opts.spool.cleanTemp();
+    const ids = await this.opts.spool.list();
+    for (const spoolId of ids) this.enqueue({ spoolId, callingAe: null });
+    return ids.length;
+  }
+
+  /** Resolves once everything queued so far is processed. */
+  drained(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  private async pump(): Promise<void> {
+    this.running = true;
+    const max = this.opts.batchSize ?? 32;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, max);
+        for (const r of this.room.splice(0)) r();
+        await this.processBatch(batch);
+        this.opts.metrics.spoolBacklog.set(this.queue.length);
+      }
+    } finally {
+      this.running = false;
+      for (const r of this.idle.splice(0)) r();
+    }
+  }
+
+  private async processBatch(batch: Job[]): Promise<void> {
+    const { spool, cache, vault, log, metrics, errors } = this.opts;
+    const rows: VaultRow[] = [];
+    const cached: { deidSopUid: string; bytes: Buffer }[] = [];
+    const done: string[] = [];
+    for (const job of batch) {
+      try {
+        const p = job.prepared ?? this.prepare(await spool.read(job.spoolId));
+        job.prepared = undefined;
+        rows.push(toRow(p, job.callingAe));
+        cached.push({ deidSopUid: p.deid.identity.newSopInstanceUid, bytes: p.deid.deidentified });
+        done.push(job.spoolId);
+      } catch (err) {
+        // Only files that passed prepare() got Success, so this is rare (e.g. a changed profile): keep the file.
+        metrics.ingestFailures.inc();
+        errors.push('ingest', `cannot process a spooled instance: ${describeFailure(err)}`);
+        log.error({ spoolId: job.spoolId, reason: describeFailure(err) }, 'spooled instance quarantined');
+        await fs.mkdir(path.join(spool.dir, 'failed'), { recursive: true });
+        await fs
+          .rename(spool.file(job.spoolId), path.join(spool.dir, 'failed', `${job.spoolId}.dcm`))
+          .catch(() => undefined);
+      }
+    }
+    // Retry the durable steps until they work: the instances already got Success.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // A batch may hold the same instance twice (re-sent): keep the last.
+        const unique = [...new Map(rows.map((r) => [r.sop_instance_uid, r])).values()];
+        const uniqueCache = [...new Map(cached.map((c) => [c.deidSopUid, c])).values()];
+        await cache.putMany(uniqueCache);
+        await vault.upsert(unique);
+        break;
+      } catch (err) {
+        errors.push('vault', `cannot record a batch: ${describeFailure(err)}`);
+        log.error({ attempt, reason: describeFailure(err) }, 'vault write failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
+      }
+    }
+    await Promise.all(done.map((id) => spool.remove(id)));
+    metrics.ingested.inc(rows.length);
+    if (rows.length) this.opts.onIngested?.();
+  }
+}
+
+function toRow(p: Prepared, callingAe: string | null): VaultRow {
+  const a = p.attrs;
+  const s = p.deid.summary;
+  const n = (v: string | undefined) => (v === undefined || v === '' ? null : v);
+  return {
+    sop_instance_uid: a.sopInstanceUid!,
+    sop_class_uid: a.sopClassUid ?? s.sopClassUid ?? '',
+    study_instance_uid: a.studyInstanceUid!,
+    series_instance_uid: a.seriesInstanceUid!,
+    patient_id: n(a.patientId),
+    patient_name: n(a.patientName),
+    patient_birth_date: n(a.patientBirthDate),
+    patient_sex: n(a.patientSex),
+    study_date: n(a.studyDate),
+    study_time: n(a.studyTime),
+    study_description: n(a.studyDescription),
+    accession_number: n(a.accessionNumber),
+    study_id: n(a.studyId),
+    referring_physician_name: n(a.referringPhysicianName),
+    modality: n(a.modality),
+    series_number: n(a.seriesNumber),
+    series_description: n(a.seriesDescription),
+    instance_number: n(a.instanceNumber),
+    transfer_syntax_uid: a.transferSyntaxUid,
+    deid_sop_instance_uid: p.deid.identity.newSopInstanceUid,
+    deid_study_instance_uid: s.newStudyUid ?? null,
+    deid_series_instance_uid: s.newSeriesUid ?? null,
+    sha256: p.deid.identity.sha256.toString('hex'),
+    size: p.deid.identity.originalLength,
+    identity: encodeIdentity(p.deid.identity),
+    calling_ae: callingAe,
+  };
+}

@@ -1,0 +1,7 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261125150000_vault } from './Migration20261125150000_vault.js';
+
+/** Every vault migration, oldest first, listed explicitly (not globbed). */
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20261125150000_vault', class: Migration20261125150000_vault },
+];
