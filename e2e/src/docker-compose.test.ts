@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { repoRoot } from './support/paths.js';
+
+// Debian's docker-compose 1.29 validates the file without a Docker engine.
+function run(command: string, args: string[], input?: string): string {
+  const result = spawnSync(command, args, { cwd: repoRoot, encoding: 'utf8', input });
+  if (result.error) throw result.error;
+  assert.equal(result.status, 0, `${command} ${args.join(' ')} failed:\n${result.stderr}`);
+  return result.stdout;
+}
+
+const compose = (...args: string[]) => run('docker-compose', ['-f', 'docker/compose.yaml', ...args]);
+
+interface Service {
+  build?: { dockerfile?: string };
+  image?: string;
+  user?: string;
+  environment?: Record<string, string>;
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+}
+
+/** The resolved configuration, as JSON (PyYAML ships with docker-compose). */
+function resolvedConfig(): { services: Record<string, Service>; volumes: Record<string, unknown> } {
+  const yaml = compose('config');
+  return JSON.parse(
+    run('python3', ['-c', 'import json,sys,yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], yaml),
+  );
+}
+
+describe('docker/compose.yaml', () => {
+  it('passes `docker-compose config` and lists the whole system', () => {
+    const services = compose('config', '--services').trim().split('\n').sort();
+    assert.deepEqual(services, ['gateway', 'gateway-db', 'postgres', 'server', 'worker', 'xrootd']);
+  });
+
+  it('builds the MedGrid services from their Dockerfiles, as a non-root user, with DATABASE_URL', () => {
+    const { services } = resolvedConfig();
+    for (const name of ['server', 'worker', 'gateway']) {
+      const service = services[name]!;
+      assert.equal(service.build?.dockerfile, `docker/${name}.Dockerfile`);
+      assert.equal(service.user, 'node');
+      assert.match(service.environment?.DATABASE_URL ?? '', /^postgres:\/\/\w+:[^@]+@[\w-]+:5432\/\w+$/);
+      assert.ok(service.environment?.MEDGRID_DATA_DIR, `${name} has no MEDGRID_DATA_DIR`);
+    }
+    assert.equal(services.server!.environment!.MEDGRID_PORT, '8080');
+    assert.equal(services.gateway!.environment!.MEDGRID_GATEWAY_PORT, '11112');
+    // The gateway's vault is not the central database.
+    assert.notEqual(services.gateway!.environment!.DATABASE_URL, services.server!.environment!.DATABASE_URL);
+  });
+
+  it('gives every service a healthcheck and starts dependants only once they are healthy', () => {
+    const { services } = resolvedConfig();
+    for (const [name, service] of Object.entries(services)) {
+      assert.ok(service.healthcheck?.test?.length, `${name} has no healthcheck`);
+      for (const [dep, { condition }] of Object.entries(service.depends_on ?? {})) {
+        assert.equal(condition, 'service_healthy', `${name} -> ${dep}`);
+      }
+    }
+    assert.deepEqual(Object.keys(services.worker!.depends_on ?? {}).sort(), ['postgres', 'server', 'xrootd']);
+  });
+});
