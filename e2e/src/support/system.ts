@@ -16,6 +16,8 @@ export interface StopReport {
   signal: NodeJS.Signals | null;
   /** Processes started by the system that were still alive after it exited. */
   leftovers: { pid: number; cmdline: string }[];
+  /** Command lines of every process seen under the system while it ran (what the leftover check covered). */
+  seen: string[];
   stopMs: number;
 }
 
@@ -148,7 +150,13 @@ export async function startSystem(options: { readyTimeoutMs?: number } = {}): Pr
     killAll(left.map((p) => p.pid));
     rmSync(dataDir, { recursive: true, force: true });
     const [exitCode, signal] = result;
-    return { exitCode, signal, leftovers: left.map(({ pid, cmdline }) => ({ pid, cmdline })), stopMs };
+    return {
+      exitCode,
+      signal,
+      leftovers: left.map(({ pid, cmdline }) => ({ pid, cmdline })),
+      seen: [...seen.values()],
+      stopMs,
+    };
   };
 
   return { baseUrl, port, gatewayPort, dataDir, readyMs, output: () => output, saveLog, stop, kill };

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { AppShellPage, launchBrowser, withPage } from './support/browser.js';
+import { graphqlVersion, type RunningSystem, startSystem } from './support/system.js';
+
+describe('doctor and admin apps against the running system', { timeout: 300_000 }, () => {
+  let system: RunningSystem | undefined;
+  let browser: Browser | undefined;
+  let version = '';
+  let stopped = false;
+
+  before(async () => {
+    system = await startSystem();
+    console.log(`# medgrid ready in ${system.readyMs} ms at ${system.baseUrl}`);
+    version = await graphqlVersion(system.baseUrl);
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (system && !stopped) {
+      system.saveLog('system-after-failure');
+      system.kill();
+    }
+  });
+
+  it('the server answers `query { version }` over GraphQL', () => {
+    assert.match(version, /^\d+\.\d+\.\d+/);
+  });
+
+  it('the doctor app shows the server version', async () => {
+    await withPage(browser!, 'doctor-version', async (page) => {
+      const app = await new AppShellPage(page, `${system!.baseUrl}/`).open();
+      assert.equal(await app.serverVersion(), version);
+      assert.equal(await app.text('product-name'), 'MedGrid');
+      assert.equal(await app.text('page-title'), 'Welcome, doctor');
+      assert.equal(await app.htmlLang(), 'en');
+    });
+  });
+
+  it('the doctor app switches to Ukrainian and keeps it after a reload', async () => {
+    await withPage(browser!, 'doctor-ukrainian', async (page) => {
+      const app = await new AppShellPage(page, `${system!.baseUrl}/`).open();
+      await app.serverVersion();
+      await app.switchLanguage('uk');
+      assert.equal(await app.text('page-title'), 'Вітаємо, лікарю');
+      assert.match(await app.text('main-nav'), /Дослідження/);
+      assert.match(await app.text('main-nav'), /Надані мені/);
+      assert.equal(await app.htmlLang(), 'uk');
+      await page.reload();
+      assert.equal(await app.serverVersion(), version);
+      assert.equal(await app.text('page-title'), 'Вітаємо, лікарю');
+      assert.equal(await app.htmlLang(), 'uk');
+    });
+  });
+
+  it('the doctor app shows an error state when GraphQL is unreachable', async () => {
+    await withPage(browser!, 'doctor-graphql-down', async (page) => {
+      await page.route('**/graphql', (route) => route.abort('connectionrefused'));
+      const app = await new AppShellPage(page, `${system!.baseUrl}/`).open();
+      assert.equal(await app.serverVersionError(), 'The server cannot be reached.');
+      assert.equal(await page.getByTestId('server-version').count(), 0);
+    });
+  });
+
+  it('the admin app shows the server version and "Administration"', async () => {
+    await withPage(browser!, 'admin-version', async (page) => {
+      const app = await new AppShellPage(page, `${system!.baseUrl}/admin/`).open();
+      assert.equal(await app.serverVersion(), version);
+      assert.equal(await app.text('app-section'), 'Administration');
+      assert.match(await app.text('main-nav'), /Certificates/);
+    });
+  });
+
+  it('the admin app switches to Ukrainian', async () => {
+    await withPage(browser!, 'admin-ukrainian', async (page) => {
+      const app = await new AppShellPage(page, `${system!.baseUrl}/admin/`).open();
+      await app.serverVersion();
+      await app.switchLanguage('uk');
+      assert.equal(await app.text('app-section'), 'Адміністрування');
+      assert.match(await app.text('main-nav'), /Сертифікати/);
+      assert.equal(await app.text('page-title'), 'Адміністрування');
+      await app.switchLanguage('en');
+      assert.equal(await app.text('app-section'), 'Administration');
+    });
+  });
+
+  it('deep links load the right app (SPA fallback)', async () => {
+    await withPage(browser!, 'deep-links', async (page) => {
+      const doctor = await new AppShellPage(page, `${system!.baseUrl}/studies`).open();
+      assert.equal(await doctor.text('page-title'), 'Studies');
+      assert.equal(await doctor.serverVersion(), version);
+      const admin = await new AppShellPage(page, `${system!.baseUrl}/admin/certificates`).open();
+      assert.equal(await admin.text('page-title'), 'Certificates');
+      assert.equal(await admin.text('app-section'), 'Administration');
+    });
+  });
+
+  it('stops on SIGINT and leaves no process behind', async () => {
+    const report = await system!.stop();
+    stopped = true;
+    console.log(`# medgrid stopped in ${report.stopMs} ms; ${report.seen.length} processes watched`);
+    // The system runs at least the server, the worker and the gateway under `medgrid start`.
+    assert.ok(report.seen.length >= 4, `only saw ${report.seen.join(', ')}`);
+    assert.deepEqual(report.leftovers, []);
+    assert.ok(
+      report.exitCode === 0 || report.exitCode === 130 || report.signal === 'SIGINT',
+      `exit code ${report.exitCode}, signal ${report.signal}`,
+    );
+  });
+});
