@@ -1,7 +1,8 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { annexERow } from '../dict/annex-e.table.js';
 import { DicomError } from '../errors/dicom.error.js';
+import { spliceOutput } from '../hash/splice-hash.service.js';
 import {
   type DicomElement,
   type DicomItem,
@@ -69,26 +70,6 @@ interface Edit {
 type Mode = 'normal' | 'dummyText' | 'cleanText';
 
 const EMPTY = Buffer.alloc(0);
-const HASH_CHUNK = 256 * 1024;
-
-/** Copies src[from, to) to target at w while feeding the same bytes to the hash, chunk by chunk (cache-friendly). */
-function copyHashing(
-  src: Buffer,
-  from: number,
-  to: number,
-  target: Buffer,
-  w: number,
-  hash: Hash | undefined,
-): number {
-  let a = from;
-  while (a < to) {
-    const b = Math.min(to, a + HASH_CHUNK);
-    hash?.update(src.subarray(a, b));
-    src.copy(target, w + (a - from), a, b);
-    a = b;
-  }
-  return to - from;
-}
 
 /** Merges edits that touch, so runs of removed elements (private blocks) become one splice. */
 function mergeEdits(sorted: Edit[]): Edit[] {
@@ -687,34 +668,32 @@ export function deidentify(bytes: Buffer, opts: DeidentifyOptions): DeidResult {
     })();
   const meta = buildMeta(p, sopClass, newSop ?? '');
 
-  // Splice: each edit's original bytes go to the identity record; everything else is copied once.
+  // Splice: each edit's original bytes go to the identity record; everything else is copied once, and the
+  // original's SHA-256 is computed in the same pass.
   const deflated = p.transferSyntax.deflated;
-  const dataset = deflated ? Buffer.allocUnsafe(dsLen) : undefined;
-  const out = deflated ? undefined : Buffer.allocUnsafe(meta.length + dsLen);
-  const target = (dataset ?? out)!;
-  let w = deflated ? 0 : meta.length;
-  if (out) meta.copy(out, 0);
+  const outSize = deflated ? dsLen : meta.length + dsLen;
+  const { out: target, hasher } = deflated
+    ? { out: Buffer.allocUnsafe(dsLen), hasher: undefined }
+    : spliceOutput(outSize);
+  let w = deflated ? 0 : meta.copy(target, 0);
   const base = w;
   let r = p.datasetStart;
   const recEdits: IdentityEdit[] = [];
-  // Non-deflated: data is the input itself, so hash it in the same pass as the copy.
-  const hash = createHash('sha256');
-  const inline = !deflated;
-  if (inline) hash.update(bytes.subarray(0, p.datasetStart));
-  else hash.update(bytes);
-  const h = inline ? hash : undefined;
+  hasher?.literal(bytes.subarray(0, p.datasetStart));
   for (const e of edits) {
     if (e.start < r) throw new DicomError('BAD_STRUCTURE', 'overlapping edits');
-    w += copyHashing(data, r, e.start, target, w, h);
+    w += hasher ? hasher.copy(data, r, e.start, target, w) : data.copy(target, w, r, e.start);
     const original = Buffer.from(data.subarray(e.start, e.end));
-    h?.update(original);
+    hasher?.literal(original);
     recEdits.push({ offset: w - base, length: e.bytes.length, original });
     w += e.bytes.copy(target, w);
     r = e.end;
   }
-  w += copyHashing(data, r, p.datasetEnd, target, w, h);
-  if (inline && p.datasetEnd < bytes.length) hash.update(bytes.subarray(p.datasetEnd));
-  const sha256 = hash.digest();
+  w += hasher ? hasher.copy(data, r, p.datasetEnd, target, w) : data.copy(target, w, r, p.datasetEnd);
+  if (hasher && p.datasetEnd < bytes.length) hasher.literal(bytes.subarray(p.datasetEnd));
+  const sha256 = hasher ? hasher.digest() : createHash('sha256').update(bytes).digest();
+  const dataset = deflated ? target : undefined;
+  const out = deflated ? undefined : target;
 
   let deidentified: Buffer;
   let deflate: IdentityRecord['deflate'];

@@ -1,6 +1,7 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { DicomError } from '../errors/dicom.error.js';
+import { type SpliceHasher, spliceOutput } from '../hash/splice-hash.service.js';
 import { decodeIdentity, type IdentityRecord } from './identity.codec.js';
 
 /** End of the file meta (start of the dataset) in a Part 10 file; 0 for a bare dataset. */
@@ -56,58 +57,47 @@ export function restore(deidentified: Buffer, identity: IdentityRecord | Buffer)
   let size = ds.length;
   for (const e of rec.edits) size += e.original.length - e.length;
   let out: Buffer;
-  const hash = createHash('sha256');
+  let sha: Buffer;
   if (rec.deflate) {
     const plain = Buffer.allocUnsafe(size);
     splice(ds, rec, plain, 0, undefined);
     const z =
       'stored' in rec.deflate ? rec.deflate.stored : deflateRawSync(plain, { level: rec.deflate.level });
     out = Buffer.concat([rec.prefix, z]);
-    hash.update(out);
+    sha = createHash('sha256').update(out).digest();
   } else {
-    out = Buffer.allocUnsafe(rec.prefix.length + size);
+    const o = spliceOutput(rec.prefix.length + size);
+    out = o.out;
     rec.prefix.copy(out, 0);
-    hash.update(rec.prefix);
-    splice(ds, rec, out, rec.prefix.length, hash);
+    o.hasher.written(out, 0, rec.prefix.length);
+    splice(ds, rec, out, rec.prefix.length, o.hasher);
+    sha = o.hasher.digest();
   }
   if (out.length !== rec.originalLength)
     throw new DicomError('SHA_MISMATCH', 'restored length differs from the original');
-  if (!hash.digest().equals(rec.sha256)) {
+  if (!sha.equals(rec.sha256))
     throw new DicomError('SHA_MISMATCH', 'restored bytes do not match the original SHA-256');
-  }
   return out;
 }
 
-const CHUNK = 256 * 1024;
-
-/** Copies while hashing what was just written, chunk by chunk, so the data is read from memory once. */
-function copyHashing(
-  src: Buffer,
-  from: number,
-  to: number,
+function splice(
+  ds: Buffer,
+  rec: IdentityRecord,
   out: Buffer,
-  w: number,
-  hash: Hash | undefined,
-): number {
-  for (let a = from; a < to; a += CHUNK) {
-    const b = Math.min(to, a + CHUNK);
-    const piece = src.subarray(a, b);
-    hash?.update(piece);
-    piece.copy(out, w + (a - from));
-  }
-  return to - from;
-}
-
-function splice(ds: Buffer, rec: IdentityRecord, out: Buffer, at: number, hash: Hash | undefined): void {
+  at: number,
+  hasher: SpliceHasher | undefined,
+): void {
   let r = 0;
   let w = at;
   for (const e of rec.edits) {
     if (e.offset < r || e.offset + e.length > ds.length)
       throw new DicomError('BAD_IDENTITY', 'identity edits out of order');
-    w += copyHashing(ds, r, e.offset, out, w, hash);
-    hash?.update(e.original);
-    w += e.original.copy(out, w);
+    w += hasher ? hasher.copy(ds, r, e.offset, out, w) : ds.copy(out, w, r, e.offset);
+    const n = e.original.copy(out, w);
+    hasher?.written(out, w, n);
+    w += n;
     r = e.offset + e.length;
   }
-  copyHashing(ds, r, ds.length, out, w, hash);
+  if (hasher) hasher.copy(ds, r, ds.length, out, w);
+  else ds.copy(out, w, r);
 }
