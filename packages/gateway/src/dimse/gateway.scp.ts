@@ -137,8 +137,8 @@ export function createScpHooks(policy: ScpPolicy, svc: ScpServices): AcceptorHoo
           : { id: c.id, result: 4, transferSyntax: IMPLICIT_LE };
       }
       if (isStorageClass(as) && ts.length) {
-        // Store as received: any proposed syntax, uncompressed little endian preferred when offered.
-        const t = ts.find((x) => x === EXPLICIT_LE) ?? ts.find((x) => x === IMPLICIT_LE) ?? ts[0]!;
+        // Store as received: the requestor's first choice (dcmtk lists the file's own syntax first), no transcoding.
+        const t = ts[0]!;
         return { id: c.id, result: 0, transferSyntax: t };
       }
       return { id: c.id, result: 3, transferSyntax: IMPLICIT_LE };
