@@ -25,13 +25,14 @@ RUN pnpm install --frozen-lockfile
 COPY tsconfig.base.json ./
 COPY packages/dicom packages/dicom
 COPY packages/worker packages/worker
+COPY packages/gateway packages/gateway
 COPY packages/server packages/server
 COPY packages/doctor-app packages/doctor-app
 COPY packages/admin-app packages/admin-app
 RUN pnpm --filter "@medgrid/server..." --filter @medgrid/doctor-app --filter @medgrid/admin-app \
       --workspace-concurrency=1 run build
 
-# Production dependencies only, for the server and the workspace packages it imports.
+# Production dependencies only, for the server and the workspace packages it imports (dicom, worker, gateway).
 FROM manifests AS prod-deps
 RUN pnpm install --frozen-lockfile --prod --filter "@medgrid/server..."
 
@@ -46,12 +47,15 @@ WORKDIR /app
 COPY --from=prod-deps /app/node_modules node_modules
 COPY --from=prod-deps /app/packages/dicom/node_modules packages/dicom/node_modules
 COPY --from=prod-deps /app/packages/worker/node_modules packages/worker/node_modules
+COPY --from=prod-deps /app/packages/gateway/node_modules packages/gateway/node_modules
 COPY --from=prod-deps /app/packages/server/node_modules packages/server/node_modules
 COPY --from=build /app/package.json ./
 COPY --from=build /app/packages/dicom/package.json packages/dicom/
 COPY --from=build /app/packages/dicom/dist packages/dicom/dist
 COPY --from=build /app/packages/worker/package.json packages/worker/
 COPY --from=build /app/packages/worker/dist packages/worker/dist
+COPY --from=build /app/packages/gateway/package.json packages/gateway/
+COPY --from=build /app/packages/gateway/dist packages/gateway/dist
 COPY --from=build /app/packages/server/package.json packages/server/
 COPY --from=build /app/packages/server/dist packages/server/dist
 COPY --from=build /app/packages/doctor-app/dist packages/doctor-app/dist
