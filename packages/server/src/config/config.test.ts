@@ -15,6 +15,9 @@ describe('configuration', () => {
     assert.equal(c.env, 'development');
     assert.equal(c.dataDir, path.resolve('.medgrid'));
     assert.equal(c.tls, undefined);
+    assert.equal(c.identity.publicUrl, 'http://127.0.0.1:8080');
+    assert.equal(c.identity.membershipTermDays, 365);
+    assert.ok(c.identity.caPassphrase.length >= 12, 'a development CA passphrase');
   });
 
   const bad: [Record<string, string>, RegExp][] = [
@@ -29,6 +32,10 @@ describe('configuration', () => {
     [{ MEDGRID_TLS_CLIENT_CA: '/ca.pem' }, /client certificates need TLS/],
     [{ MEDGRID_GATEWAY_AE_TITLE: 'A_TITLE_THAT_IS_TOO_LONG' }, /1-16 printable/],
     [{ MEDGRID_TLS_REQUIRE_CLIENT_CERT: 'maybe' }, /true or false/],
+    [{ MEDGRID_ENV: 'production' }, /MEDGRID_CA_PASSPHRASE is required in production/],
+    [{ MEDGRID_CA_PASSPHRASE: 'short' }, /12 or more characters/],
+    [{ MEDGRID_PUBLIC_URL: 'ftp://x' }, /must be http\(s\)/],
+    [{ MEDGRID_MEMBERSHIP_TERM_DAYS: '0' }, /between 1 and 3650/],
   ];
   for (const [env, message] of bad) {
     test(`rejects ${JSON.stringify(env)} with a clear one-line error`, () => {

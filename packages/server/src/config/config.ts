@@ -29,7 +29,21 @@ export interface MedgridConfig {
   doctorAppDir: string;
   adminAppDir: string;
   shutdownTimeoutMs: number;
+  identity: IdentityConfig;
 }
+
+export interface IdentityConfig {
+  /** Protects the CA keys under `<dataDir>/ca`. */
+  caPassphrase: string;
+  /** Base URL of this server as clients see it; certificates name `<publicUrl>/ca/crl.pem` as CRL. */
+  publicUrl: string;
+  membershipTermDays: number;
+  membershipGraceDays: number;
+  sessionTtlSeconds: number;
+}
+
+/** Used only when MEDGRID_ENV is development or test; production refuses to start without MEDGRID_CA_PASSPHRASE. */
+export const DEVELOPMENT_CA_PASSPHRASE = 'medgrid-development-ca-passphrase';
 
 type Env = Record<string, string | undefined>;
 
@@ -102,6 +116,31 @@ export const CONFIG_VARIABLES = [
     default: '10000',
     doc: 'How long a graceful shutdown may take before the process exits anyway.',
   },
+  {
+    name: 'MEDGRID_CA_PASSPHRASE',
+    default: '(development only: a fixed development passphrase)',
+    doc: 'Passphrase (12+ characters) encrypting the CA keys in MEDGRID_DATA_DIR/ca. Required in production.',
+  },
+  {
+    name: 'MEDGRID_PUBLIC_URL',
+    default: 'http://MEDGRID_HOST:MEDGRID_PORT',
+    doc: 'Base URL clients use to reach the server; certificates carry <url>/ca/crl.pem as CRL distribution point.',
+  },
+  {
+    name: 'MEDGRID_MEMBERSHIP_TERM_DAYS',
+    default: '365',
+    doc: 'VO membership term; an approved membership expires this many days after activation.',
+  },
+  {
+    name: 'MEDGRID_MEMBERSHIP_GRACE_DAYS',
+    default: '30',
+    doc: 'Grace period after the term during which the member keeps access before the membership expires.',
+  },
+  {
+    name: 'MEDGRID_SESSION_TTL_SECONDS',
+    default: '3600',
+    doc: 'Lifetime of a browser session from a signed-challenge sign-in (60-43200).',
+  },
 ] as const;
 
 function int(env: Env, name: string, def: number, min: number, max: number): number {
@@ -168,12 +207,19 @@ export function loadConfig(env: Env = process.env): MedgridConfig {
     throw new ConfigError('MEDGRID_GATEWAY_AE_TITLE must be 1-16 printable characters without backslash');
   }
   const fromRoot = (p: string) => path.resolve(REPO_ROOT, p);
+  const environment = oneOf(env, 'MEDGRID_ENV', 'development', [
+    'development',
+    'production',
+    'test',
+  ] as const);
+  const host = env.MEDGRID_HOST || '127.0.0.1';
+  const port = int(env, 'MEDGRID_PORT', 8080, 0, 65535);
   return {
-    env: oneOf(env, 'MEDGRID_ENV', 'development', ['development', 'production', 'test'] as const),
+    env: environment,
     dataDir: path.resolve(env.MEDGRID_DATA_DIR || './.medgrid'),
     databaseUrl: databaseUrl(env),
-    host: env.MEDGRID_HOST || '127.0.0.1',
-    port: int(env, 'MEDGRID_PORT', 8080, 0, 65535),
+    host,
+    port,
     gatewayPort: int(env, 'MEDGRID_GATEWAY_PORT', 11112, 0, 65535),
     gatewayAeTitle: ae.trim(),
     logLevel: oneOf(env, 'MEDGRID_LOG_LEVEL', 'info', [
@@ -191,5 +237,41 @@ export function loadConfig(env: Env = process.env): MedgridConfig {
     doctorAppDir: fromRoot(env.MEDGRID_DOCTOR_APP_DIR || 'packages/doctor-app/dist'),
     adminAppDir: fromRoot(env.MEDGRID_ADMIN_APP_DIR || 'packages/admin-app/dist'),
     shutdownTimeoutMs: int(env, 'MEDGRID_SHUTDOWN_TIMEOUT_MS', 10000, 100, 600000),
+    identity: {
+      caPassphrase: caPassphrase(env, environment),
+      publicUrl: publicUrl(env, tlsCert ? 'https' : 'http', host, port),
+      membershipTermDays: int(env, 'MEDGRID_MEMBERSHIP_TERM_DAYS', 365, 1, 3650),
+      membershipGraceDays: int(env, 'MEDGRID_MEMBERSHIP_GRACE_DAYS', 30, 0, 365),
+      sessionTtlSeconds: int(env, 'MEDGRID_SESSION_TTL_SECONDS', 3600, 60, 43200),
+    },
   };
+}
+
+function caPassphrase(env: Env, environment: Environment): string {
+  const raw = env.MEDGRID_CA_PASSPHRASE;
+  if (raw === undefined || raw === '') {
+    if (environment === 'production') {
+      throw new ConfigError('MEDGRID_CA_PASSPHRASE is required in production (12 or more characters)');
+    }
+    return DEVELOPMENT_CA_PASSPHRASE;
+  }
+  if (raw.length < 12) throw new ConfigError('MEDGRID_CA_PASSPHRASE must have 12 or more characters');
+  return raw;
+}
+
+function publicUrl(env: Env, scheme: string, host: string, port: number): string {
+  const raw = env.MEDGRID_PUBLIC_URL;
+  if (raw === undefined || raw === '') {
+    const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    return `${scheme}://${h}:${port}`;
+  }
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError('MEDGRID_PUBLIC_URL is not a valid URL');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new ConfigError('MEDGRID_PUBLIC_URL must be http(s)');
+  return u.origin + u.pathname.replace(/\/+$/, '');
 }

@@ -1,10 +1,27 @@
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig } from '@mikro-orm/postgresql';
 import { AuditEvent } from '../audit/audit-event.entity.js';
+import { LoginChallenge, Session } from '../auth/auth.entities.js';
+import { CaState } from '../identity/certificates/ca-state.entity.js';
+import { IssuedCertificate } from '../identity/certificates/issued-certificate.entity.js';
 import { migrationsList } from '../migrations/index.js';
+import { User } from '../users/user.entity.js';
+import { AupAcceptance, AupVersion, Membership, RoleAssignment, VoGroup } from '../vo/vo.entities.js';
 
 /** Every entity the server's database holds; the migrations must describe exactly these. */
-export const serverEntities = [AuditEvent];
+export const serverEntities = [
+  AuditEvent,
+  User,
+  IssuedCertificate,
+  CaState,
+  VoGroup,
+  Membership,
+  RoleAssignment,
+  AupVersion,
+  AupAcceptance,
+  Session,
+  LoginChallenge,
+];
 
 export function ormConfig(databaseUrl: string, opts: { debug?: boolean; poolMax?: number } = {}) {
   return defineConfig({

@@ -1,8 +1,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthService } from '../auth/auth.service.js';
+import type { AuthState } from '../auth/principal.js';
+import type { IdentityRuntime } from '../identity/identity.runtime.js';
 
 /** Per-request GraphQL context. `em` is a fork made for this request only. */
 export interface GraphqlContext {
   em: EntityManager;
   request: FastifyRequest;
+  reply: FastifyReply;
+  /** Who is calling (resolved once per request from the client certificate or session cookie). */
+  auth: AuthState;
+  identity: IdentityRuntime;
+  authService: AuthService;
 }

@@ -30,6 +30,7 @@ describe('HTTP server', () => {
     }
     const config = loadConfig({
       DATABASE_URL: db.url,
+      MEDGRID_DATA_DIR: apps,
       MEDGRID_LOG_LEVEL: 'silent',
       MEDGRID_DOCTOR_APP_DIR: path.join(apps, 'doctor'),
       MEDGRID_ADMIN_APP_DIR: path.join(apps, 'admin'),
@@ -80,7 +81,10 @@ describe('readiness', () => {
   test('/readyz reports 503 once the database is gone', async () => {
     const db = await createTestDatabase();
     const orm = await openOrm(db.url);
-    const config = loadConfig({ DATABASE_URL: db.url });
+    const config = loadConfig({
+      DATABASE_URL: db.url,
+      MEDGRID_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'medgrid-ready-')),
+    });
     const { app } = await buildApp({ config, orm, logger: createLogger({ level: 'silent', name: 'test' }) });
     assert.equal((await app.inject('/readyz')).statusCode, 200);
     await db.drop(); // terminates the server's connections and removes the database

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
@@ -8,15 +9,25 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { SYSTEM_ACTOR } from '../audit/audit.service.js';
+import { AuthService } from '../auth/auth.service.js';
+import { allows, httpRuleFor, refusal } from '../auth/policy.js';
 import type { MedgridConfig } from '../config/config.js';
 import type { GraphqlContext } from '../graphql/context.js';
 import { buildGraphqlSchema } from '../graphql/schema.js';
+import { IdentityRuntime } from '../identity/identity.runtime.js';
 import { VERSION } from '../system/version.js';
+import { VoService } from '../vo/vo.service.js';
 
 export interface AppHandle {
   app: FastifyInstance;
   registry: Registry;
+  identity: IdentityRuntime;
+  auth: AuthService;
 }
+
+/** How often expiry and AUP deadlines are applied and the CRL's freshness checked. */
+const LIFECYCLE_INTERVAL_MS = 60_000;
 
 const API_PREFIXES = ['/graphql', '/dicomweb', '/healthz', '/readyz', '/metrics', '/auth', '/ca'];
 
@@ -25,8 +36,14 @@ export async function buildApp(opts: {
   config: MedgridConfig;
   orm: MikroORM;
   logger: Logger;
+  /** The CA and identity caches; opened from `<dataDir>/ca` when not given. */
+  identity?: IdentityRuntime;
+  /** Run expiry/AUP enforcement every minute (default true). */
+  lifecycleTimer?: boolean;
 }): Promise<AppHandle> {
   const { config, orm, logger } = opts;
+  const identity = opts.identity ?? (await IdentityRuntime.open(config));
+  const authService = new AuthService(orm, identity);
   const tls = config.tls;
   const app = Fastify({
     loggerInstance: logger,
@@ -47,6 +64,30 @@ export async function buildApp(opts: {
         }
       : {}),
   }) as unknown as FastifyInstance;
+
+  if (tls?.clientCaFile) {
+    // A client certificate the TLS layer cannot verify (foreign CA, expired) ends the connection right after
+    // the handshake; connections without a certificate stay open for sign-in and public routes.
+    app.server.on('secureConnection', (sock: TLSSocket) => {
+      if (!sock.authorized && sock.getPeerCertificate(false)?.raw) sock.destroy();
+    });
+  }
+
+  // Deny by default: every route must match a rule in HTTP_ROUTE_RULES, or registration fails.
+  app.addHook('onRoute', (route) => {
+    const rule = httpRuleFor(route.url);
+    if (!rule) throw new Error(`HTTP route ${route.method} ${route.url} has no rule in HTTP_ROUTE_RULES`);
+    route.config = { ...(route.config as object), authRule: rule.rule };
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    const rule = (req.routeOptions.config as { authRule?: string } | undefined)?.authRule;
+    if (!rule || rule === 'public' || rule === 'graphql-field-rules') return;
+    const auth = await authService.authenticate(req);
+    if (!allows(auth, [rule])) {
+      const err = refusal(auth);
+      return reply.code(auth.principal ? 403 : 401).send({ error: err.message, code: err.code });
+    }
+  });
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'medgrid_server_' });
@@ -83,6 +124,19 @@ export async function buildApp(opts: {
     return registry.metrics();
   });
 
+  // The CA chain and the current CRL (re-issued on every revocation), for TLS peers, SEs and curl.
+  app.get('/ca/ca.pem', async (_req, reply) =>
+    reply.type('application/x-pem-file').send(identity.ca.chainPem),
+  );
+  app.get('/ca/crl.pem', async (_req, reply) => {
+    const crl = await identity.crl.snapshot(orm.em.fork());
+    return reply.type('application/x-pem-file').header('cache-control', 'no-cache').send(crl.pem);
+  });
+  app.get('/ca/crl.der', async (_req, reply) => {
+    const crl = await identity.crl.snapshot(orm.em.fork());
+    return reply.type('application/pkix-crl').header('cache-control', 'no-cache').send(crl.der);
+  });
+
   const apollo = new ApolloServer<GraphqlContext>({
     schema: await buildGraphqlSchema(),
     introspection: config.env !== 'production',
@@ -105,11 +159,40 @@ export async function buildApp(opts: {
     path: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
     // A fresh EntityManager fork per request keeps identity maps from leaking between users.
-    context: async (request) => ({ em: orm.em.fork(), request }),
+    context: async (request, reply) => ({
+      em: orm.em.fork(),
+      request,
+      reply,
+      auth: await authService.authenticate(request),
+      identity,
+      authService,
+    }),
   });
 
+  if (opts.lifecycleTimer ?? true) {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      const em = orm.em.fork();
+      Promise.all([new VoService(em, identity.voOptions()).enforce(SYSTEM_ACTOR), identity.crl.snapshot(em)])
+        .then(([r]) => {
+          if (r.expired || r.suspended) {
+            identity.authCache.clear();
+            logger.info(r, 'membership lifecycle applied');
+          }
+        })
+        .catch((err: Error) => logger.warn({ err: err.message }, 'membership lifecycle check failed'))
+        .finally(() => {
+          running = false;
+        });
+    }, LIFECYCLE_INTERVAL_MS);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
+
   await registerWebApps(app, config);
-  return { app, registry };
+  return { app, registry, identity, auth: authService };
 }
 
 async function registerWebApps(app: FastifyInstance, config: MedgridConfig): Promise<void> {

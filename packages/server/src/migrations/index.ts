@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125143410_initial } from './Migration20261125143410_initial.js';
+import { Migration20261125145026_identity } from './Migration20261125145026_identity.js';
 
 /**
  * Every migration, oldest first. Listed explicitly (not globbed) so the compiled server carries
@@ -7,4 +8,5 @@ import { Migration20261125143410_initial } from './Migration20261125143410_initi
  */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125143410_initial', class: Migration20261125143410_initial },
+  { name: 'Migration20261125145026_identity', class: Migration20261125145026_identity },
 ];

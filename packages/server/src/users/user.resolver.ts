@@ -1,0 +1,76 @@
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  Field,
+  InputType,
+  Int,
+  Mutation,
+  ObjectType,
+  Query,
+  Resolver,
+} from 'type-graphql';
+import { badInput } from '../auth/errors.js';
+import { Connection, toConnection } from '../graphql/connection.js';
+import type { GraphqlContext } from '../graphql/context.js';
+import { servicesFor } from '../graphql/services.js';
+import { pageSize } from '../identity/ids.util.js';
+import { UserType } from './user.types.js';
+
+@ObjectType()
+class UserConnection extends Connection(UserType, 'User') {}
+
+@InputType()
+class CreateUserInput {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String)
+  facility!: string;
+
+  @Field(() => String, { nullable: true, defaultValue: 'person', description: 'person or service' })
+  kind!: string;
+
+  @Field(() => String, { nullable: true })
+  email?: string | null;
+}
+
+@Resolver()
+export class UserResolver {
+  @Authorized('vo-admin', 'ca-operator', 'group-manager')
+  @Query(() => UserConnection, { description: 'Accounts, newest first.' })
+  async users(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('facility', () => String, { nullable: true }) facility?: string,
+    @Arg('search', () => String, { nullable: true }) search?: string,
+  ): Promise<UserConnection> {
+    const page = await servicesFor(ctx).users.list(
+      { ...(facility ? { facility } : {}), ...(search ? { search } : {}) },
+      pageSize(first),
+      after,
+    );
+    return toConnection(page, UserType.from);
+  }
+
+  @Authorized('vo-admin', 'ca-operator')
+  @Mutation(() => UserType, {
+    description: 'Creates a person or service account (it has no certificate yet).',
+  })
+  async createUser(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('input', () => CreateUserInput) input: CreateUserInput,
+  ): Promise<UserType> {
+    if (input.kind !== 'person' && input.kind !== 'service') throw badInput('kind must be person or service');
+    const s = servicesFor(ctx);
+    return UserType.from(
+      await s.users.create(s.actor, {
+        name: input.name,
+        facility: input.facility,
+        kind: input.kind,
+        email: input.email ?? null,
+      }),
+    );
+  }
+}
