@@ -217,6 +217,7 @@ class Deidentifier {
       const group = tag >>> 16;
       if (depth === 0 && ADDED_TAGS.has(tag)) continue;
       if ((tag & 0xffff) === 0 && group !== 0xfffc) {
+        this.actions.X++;
         delta += this.remove(el);
         continue;
       }
@@ -225,6 +226,7 @@ class Deidentifier {
           this.actions.K++;
           continue;
         }
+        this.actions.X++;
         delta += this.remove(el);
         continue;
       }
