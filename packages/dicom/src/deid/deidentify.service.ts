@@ -629,7 +629,9 @@ function buildMeta(p: ParsedDicom, sopClassUid: string, sopInstanceUid: string):
 
 /** Finds zlib settings that reproduce the original deflated bytes, so restore need not store them. */
 function deflateLevelReproducing(original: Buffer, inflated: Buffer): number | undefined {
-  for (const level of [6, 9, 1, 5, 4, 7, 8, 3, 2, 0]) {
+  // Each try deflates the whole dataset, so large ones only try zlib's default level.
+  const levels = inflated.length > 4 * 1024 * 1024 ? [6] : [6, 9, 1, 5, 4, 7, 8, 3, 2, 0];
+  for (const level of levels) {
     const again = deflateRawSync(inflated, { level });
     if (again.equals(original)) return level;
   }

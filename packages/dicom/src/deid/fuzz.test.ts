@@ -114,7 +114,11 @@ describe('fuzz: mutated corpus bytes', () => {
           worstMs = Math.max(worstMs, performance.now() - t0);
         },
       ),
-      { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS, seed: 20261125 },
+      {
+        numRuns: RUNS,
+        interruptAfterTimeLimit: TIME_LIMIT_MS,
+        seed: Number(process.env.MEDGRID_FUZZ_SEED ?? 20261125),
+      },
     );
     if (result.failed) {
       assert.fail(`counterexample after ${result.numRuns} runs: ${String(result.errorInstance)}`);

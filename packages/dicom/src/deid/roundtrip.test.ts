@@ -4,8 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { deflateRawSync, constants as zlibConstants } from 'node:zlib';
 import { DicomError } from '../errors/dicom.error.js';
 import { parseDicom } from '../parse/parse.service.js';
+import { writePart10 } from '../parse/part10.writer.js';
 import { findElement, readString } from '../parse/value.reader.js';
 import { decodeIdentity, encodeIdentity } from '../restore/identity.codec.js';
 import { restore } from '../restore/restore.service.js';
@@ -163,6 +165,42 @@ describe('identity and UIDs', () => {
     assert.deepEqual(dec.sha256, r.identity.sha256);
     assert.equal(dec.edits.length, r.identity.edits.length);
     assert.ok(restore(r.deidentified, dec).equals(original));
+  });
+
+  test('deflated stream that no zlib level reproduces: the original stream is kept in the record', () => {
+    const plain = writePart10(
+      [
+        { tag: 0x00100010, vr: 'PN', value: 'Doe^John' },
+        { tag: 0x00280010, vr: 'US', value: Buffer.from([4, 0]) },
+        { tag: 0x7fe00010, vr: 'OB', value: Buffer.alloc(4096, 7) },
+      ],
+      {
+        transferSyntaxUid: '1.2.840.10008.1.2.1',
+        sopClassUid: '1.2.840.10008.5.1.4.1.1.7',
+        sopInstanceUid: '1.2.3',
+      },
+    );
+    const p = parseDicom(plain);
+    // Huffman-only coding with a non-default memLevel: no plain level reproduces this stream.
+    const z = deflateRawSync(plain.subarray(p.metaEnd), {
+      strategy: zlibConstants.Z_HUFFMAN_ONLY,
+      memLevel: 9,
+    });
+    const meta = Buffer.from(plain.subarray(0, p.metaEnd));
+    const tsAt = meta.indexOf('1.2.840.10008.1.2.1');
+    const ts = '1.2.840.10008.1.2.1.99';
+    const patched = Buffer.concat([
+      meta.subarray(0, tsAt - 2),
+      Buffer.from([ts.length, 0]),
+      Buffer.from(ts),
+      meta.subarray(tsAt + 20),
+    ]);
+    patched.writeUInt32LE(patched.length - 144, 140);
+    const original = Buffer.concat([patched, z]);
+    assert.equal(parseDicom(original).transferSyntax.deflated, true);
+    const r = deidentify(original, { profile: BASIC_PROFILE, secret: SECRET });
+    assert.ok(r.identity.deflate && 'stored' in r.identity.deflate);
+    assert.ok(restore(r.deidentified, encodeIdentity(r.identity)).equals(original));
   });
 
   test('deflated dataset: re-deflated output restores exactly', () => {
