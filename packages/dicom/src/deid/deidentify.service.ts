@@ -180,18 +180,26 @@ class Deidentifier {
     return this.p.data;
   }
 
-  patient(): PatientPseudonym {
+  /**
+   * Pseudonym of the dataset's patient. `local` is the element list being processed: a PatientID there
+   * (e.g. a DICOMDIR patient record) keys the pseudonym, so it matches that patient's own instances.
+   */
+  patient(local?: readonly DicomElement[]): PatientPseudonym {
+    const d = this.data;
+    const raw = (list: readonly DicomElement[], tag: number) => {
+      const e = findElement(list, tag);
+      return e && !e.items ? readString(d, e) : '';
+    };
+    if (local && local !== this.p.elements) {
+      const id = raw(local, TAG_PATIENT_ID);
+      if (id) return patientPseudonym(this.secret, `id:${id}\\${raw(local, 0x00100021)}`);
+    }
     if (!this.pseudo) {
-      const d = this.data;
       const top = this.p.elements;
-      const raw = (tag: number) => {
-        const e = findElement(top, tag);
-        return e && !e.items ? readString(d, e) : '';
-      };
-      const id = raw(TAG_PATIENT_ID);
+      const id = raw(top, TAG_PATIENT_ID);
       const key = id
-        ? `id:${id}\\${raw(0x00100021)}`
-        : `name:${raw(TAG_PATIENT_NAME)}\\${raw(0x00100030)}\\${raw(TAG_STUDY_UID)}`;
+        ? `id:${id}\\${raw(top, 0x00100021)}`
+        : `name:${raw(top, TAG_PATIENT_NAME)}\\${raw(top, 0x00100030)}\\${raw(top, TAG_STUDY_UID)}`;
       this.pseudo = patientPseudonym(this.secret, key);
     }
     return this.pseudo;
@@ -263,7 +271,7 @@ class Deidentifier {
         case 'D':
           delta += el.items
             ? this.sequence(el, depth, mode === 'cleanText' ? mode : 'dummyText')
-            : this.dummy(el);
+            : this.dummy(el, elements);
           break;
         case 'U':
           delta += el.items ? this.sequence(el, depth, mode) : this.remapUids(el);
@@ -359,14 +367,14 @@ class Deidentifier {
     return this.replace(el, Buffer.alloc(0));
   }
 
-  private dummy(el: DicomElement): number {
+  private dummy(el: DicomElement, siblings?: readonly DicomElement[]): number {
     if (el.valueLength === 0) return 0;
     if (el.vr === 'UI') return this.remapUids(el);
     if (el.tag === TAG_PATIENT_NAME && this.profile.pseudonymizePatient) {
-      return this.replace(el, Buffer.from(this.patient().name, 'latin1'));
+      return this.replace(el, Buffer.from(this.patient(siblings).name, 'latin1'));
     }
     if (el.tag === TAG_PATIENT_ID && this.profile.pseudonymizePatient) {
-      return this.replace(el, Buffer.from(this.patient().id, 'latin1'));
+      return this.replace(el, Buffer.from(this.patient(siblings).id, 'latin1'));
     }
     return this.replace(
       el,

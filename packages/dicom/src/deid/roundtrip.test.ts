@@ -142,6 +142,28 @@ describe('identity and UIDs', () => {
     assert.equal(sops.size, files.length);
   });
 
+  test('patient pseudonyms agree between a DICOMDIR and the instances it lists', () => {
+    const dir = 'pydicom/test_files/dicomdirtests/';
+    const ids = (buf: Buffer) => {
+      const p = parseDicom(deidentify(buf, { profile: BASIC_PROFILE, secret: SECRET }).deidentified);
+      const out = new Set<string>();
+      const walk = (els: typeof p.elements) => {
+        for (const e of els) {
+          if (e.tag === 0x00100020) out.add(readString(p.data, e));
+          for (const it of e.items ?? []) walk(it.elements);
+        }
+      };
+      walk(p.elements);
+      return out;
+    };
+    const inDir = ids(readFileSync(corpusFiles().find((f) => f.path === `${dir}DICOMDIR`)!.abs));
+    assert.equal(inDir.size, 2);
+    for (const inst of ['77654033/CR1/6154', '98892001/CT2N/6293', '98892003/MR1/4919']) {
+      const [id] = ids(readFileSync(corpusFiles().find((f) => f.path === `${dir}${inst}`)!.abs));
+      assert.ok(inDir.has(id!), inst);
+    }
+  });
+
   test('a different secret gives different UIDs and pseudonyms', () => {
     const b = readFileSync(files[0]!.abs);
     const a1 = deidentify(b, { profile: BASIC_PROFILE, secret: SECRET });
