@@ -580,6 +580,24 @@ function addedElements(profile: DeidProfile): SimpleElement[] {
   ];
 }
 
+const markerCache = new WeakMap<DeidProfile, Map<string, { tag: number; bytes: Buffer }[]>>();
+
+/** The marker elements depend only on the profile and the encoding, so they are encoded once. */
+function encodedMarkers(profile: DeidProfile, enc: Encoding): { tag: number; bytes: Buffer }[] {
+  let byEnc = markerCache.get(profile);
+  if (!byEnc) {
+    byEnc = new Map();
+    markerCache.set(profile, byEnc);
+  }
+  const key = `${enc.littleEndian ? 'L' : 'B'}${enc.explicitVr ? 'E' : 'I'}`;
+  let list = byEnc.get(key);
+  if (!list) {
+    list = addedElements(profile).map((el) => ({ tag: el.tag, bytes: encodeElements([el], enc) }));
+    byEnc.set(key, list);
+  }
+  return list;
+}
+
 /** Adds the de-identification markers at their sorted places in the top-level dataset. */
 function insertMarkers(p: ParsedDicom, profile: DeidProfile, edits: Edit[]): number {
   const enc = datasetEncoding(p);
@@ -587,8 +605,8 @@ function insertMarkers(p: ParsedDicom, profile: DeidProfile, edits: Edit[]): num
   const top = p.elements;
   const lastEnd = top.length ? top[top.length - 1]!.end : p.datasetStart;
   const pending = new Map<number, Buffer[]>();
-  for (const el of addedElements(profile)) {
-    const bytes = encodeElements([el], enc);
+  for (const { tag, bytes } of encodedMarkers(profile, enc)) {
+    const el = { tag };
     const existing = findElement(top, el.tag);
     if (existing) {
       edits.push({ start: existing.offset, end: existing.end, bytes });

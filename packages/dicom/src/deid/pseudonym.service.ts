@@ -12,9 +12,18 @@ export function secretBuffer(secret: Buffer | string): Buffer {
 const uidCaches = new Map<string, Map<string, string>>();
 const UID_CACHE_LIMIT = 200_000;
 
+let lastSecret: Buffer | undefined;
+let lastKeyId = '';
+
 function keyId(secret: Buffer): string {
-  return createHash('sha256').update(secret).digest('base64');
+  // Callers usually pass the same secret every time: skip re-hashing it.
+  if (lastSecret?.equals(secret)) return lastKeyId;
+  lastSecret = Buffer.from(secret);
+  lastKeyId = createHash('sha256').update(secret).digest('base64');
+  return lastKeyId;
 }
+
+const pseudonymCache = new Map<string, PatientPseudonym>();
 
 /** Remaps UIDs to 2.25.<128-bit decimal> via HMAC-SHA-256, so one UID maps to one new UID for a given secret. */
 export class UidMapper {
@@ -71,6 +80,16 @@ export interface PatientPseudonym {
 
 /** Per-patient pseudonym, derived from a stable patient key so every instance of a patient agrees. */
 export function patientPseudonym(secret: Buffer, patientKey: string): PatientPseudonym {
+  const cacheKey = `${keyId(secret)}|${patientKey}`;
+  const hit = pseudonymCache.get(cacheKey);
+  if (hit) return hit;
+  const p = computePseudonym(secret, patientKey);
+  if (pseudonymCache.size >= 10_000) pseudonymCache.clear();
+  pseudonymCache.set(cacheKey, p);
+  return p;
+}
+
+function computePseudonym(secret: Buffer, patientKey: string): PatientPseudonym {
   const h = createHmac('sha256', secret).update('patient:').update(patientKey).digest();
   const code = base32(h, 14);
   const shift = createHmac('sha256', secret).update('dateshift:').update(patientKey).digest().readUInt32BE(0);

@@ -110,7 +110,7 @@ export function encodeIdentity(rec: IdentityRecord): Buffer {
   let flags = 0;
   if (rec.deflate) flags |= 'level' in rec.deflate ? FLAG_DEFLATE_LEVEL : FLAG_DEFLATE_STORED;
   if (body.length > 256) {
-    const z = deflateRawSync(body, { level: 6 });
+    const z = deflateRawSync(body, { level: 1 });
     if (z.length < body.length) {
       body = z;
       flags |= FLAG_COMPRESSED;
