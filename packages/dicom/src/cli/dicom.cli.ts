@@ -97,8 +97,13 @@ export async function runDicomCli(argv: string[], io?: Partial<CliIo>): Promise<
         if (!profile) throw new UsageError(`unknown profile (known: basic, research, longitudinal)`);
         const secretFile = flags.get('secret-file');
         let secret: Buffer | undefined;
-        if (typeof secretFile === 'string') secret = (await readInput(secretFile)).subarray(0);
-        else if (env.MEDGRID_DEID_SECRET) secret = Buffer.from(env.MEDGRID_DEID_SECRET, 'utf8');
+        if (typeof secretFile === 'string') {
+          // A trailing newline (echo > file) is not part of the secret.
+          const raw = await readInput(secretFile);
+          let end = raw.length;
+          while (end > 0 && (raw[end - 1] === 0x0a || raw[end - 1] === 0x0d)) end--;
+          secret = raw.subarray(0, end);
+        } else if (env.MEDGRID_DEID_SECRET) secret = Buffer.from(env.MEDGRID_DEID_SECRET, 'utf8');
         if (!secret) throw new UsageError('no secret: pass --secret-file or set MEDGRID_DEID_SECRET');
         const r = deidentify(await readInput(input), { ...parseOpts, profile, secret });
         const tmpOut = await writeAtomic(outPath, r.deidentified);
