@@ -6,6 +6,8 @@ const USAGE = `usage: medgrid <command>
   start                      start the whole system (embedded PostgreSQL when DATABASE_URL is unset)
   serve                      run the HTTP(S) server process only
   db migrate|check|migration-create [name]
+  admin bootstrap --name N --facility F --out admin.p12
+                             create the first administrator (vo-admin, ca-operator) and write their PKCS#12
   dicom dump|deidentify|restore ...   DICOM tools (see packages/dicom/README.md)
 `;
 
@@ -15,9 +17,16 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'start':
       await (await import('../supervisor/start.command.js')).startCommand();
       return;
-    case 'serve':
+    case 'serve': {
+      // Identity set-up of the server process: the server's own certificate from the MedGrid CA when
+      // MEDGRID_TLS_FROM_CA is set, and the development accounts on a first development start.
+      const { prepareServe } = await import('../identity/serve-setup.js');
+      await prepareServe();
       await (await import('../http/serve.command.js')).serveCommand();
       return;
+    }
+    case 'admin':
+      return (await import('../identity/admin.command.js')).adminCommand(rest);
     case 'db':
       await (await import('../db/db.command.js')).dbCommand(rest);
       return 0;

@@ -40,6 +40,8 @@ export interface IdentityConfig {
   membershipTermDays: number;
   membershipGraceDays: number;
   sessionTtlSeconds: number;
+  /** Serve HTTPS with a server certificate from the MedGrid CA and accept client certificates (mTLS). */
+  tlsFromCa: boolean;
 }
 
 /** Used only when MEDGRID_ENV is development or test; production refuses to start without MEDGRID_CA_PASSPHRASE. */
@@ -141,6 +143,11 @@ export const CONFIG_VARIABLES = [
     default: '3600',
     doc: 'Lifetime of a browser session from a signed-challenge sign-in (60-43200).',
   },
+  {
+    name: 'MEDGRID_TLS_FROM_CA',
+    default: 'false',
+    doc: 'true: serve HTTPS with a server certificate from the MedGrid CA (kept in MEDGRID_DATA_DIR/tls) and accept MedGrid client certificates (mTLS). Ignored when MEDGRID_TLS_CERT is set.',
+  },
 ] as const;
 
 function int(env: Env, name: string, def: number, min: number, max: number): number {
@@ -239,10 +246,16 @@ export function loadConfig(env: Env = process.env): MedgridConfig {
     shutdownTimeoutMs: int(env, 'MEDGRID_SHUTDOWN_TIMEOUT_MS', 10000, 100, 600000),
     identity: {
       caPassphrase: caPassphrase(env, environment),
-      publicUrl: publicUrl(env, tlsCert ? 'https' : 'http', host, port),
+      publicUrl: publicUrl(
+        env,
+        tlsCert || bool(env, 'MEDGRID_TLS_FROM_CA', false) ? 'https' : 'http',
+        host,
+        port,
+      ),
       membershipTermDays: int(env, 'MEDGRID_MEMBERSHIP_TERM_DAYS', 365, 1, 3650),
       membershipGraceDays: int(env, 'MEDGRID_MEMBERSHIP_GRACE_DAYS', 30, 0, 365),
       sessionTtlSeconds: int(env, 'MEDGRID_SESSION_TTL_SECONDS', 3600, 60, 43200),
+      tlsFromCa: bool(env, 'MEDGRID_TLS_FROM_CA', false),
     },
   };
 }

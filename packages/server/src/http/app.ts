@@ -140,6 +140,8 @@ export async function buildApp(opts: {
   const apollo = new ApolloServer<GraphqlContext>({
     schema: await buildGraphqlSchema(),
     introspection: config.env !== 'production',
+    // Stack traces stay in the logs; clients get the message and a typed code.
+    includeStacktraceInErrorResponses: config.env === 'development',
     plugins: [
       fastifyApolloDrainPlugin(app),
       ApolloServerPluginLandingPageDisabled(),

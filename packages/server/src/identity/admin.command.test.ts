@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../db/embedded-postgres.service.js';
+import { migrateUp, openOrm } from '../db/orm.js';
+import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
+import { RoleAssignment } from '../vo/vo.entities.js';
+import { readPkcs12 } from './ca/index.js';
+import { exec } from './ca/test-fixture.util.js';
+
+const CLI = fileURLToPath(new URL('../cli/medgrid.js', import.meta.url));
+
+function run(args: string[], env: Record<string, string>) {
+  const proc: ChildProcess = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr!.on('data', (d) => {
+    err += d;
+  });
+  const exit = new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c)));
+  return { proc, out: () => out, err: () => err, exit };
+}
+
+async function waitFor(pred: () => boolean, ms: number, what: string, r: ReturnType<typeof run>) {
+  const until = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > until || r.proc.exitCode !== null) {
+      throw new Error(`no ${what}\nstdout:\n${r.out()}\nstderr:\n${r.err()}`);
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+describe('medgrid admin bootstrap and the development accounts', () => {
+  let db: TestDatabase;
+  let dataDir: string;
+  let env: Record<string, string>;
+  before(async () => {
+    db = await createTestDatabase('medgrid_test_cli');
+    const orm = await openOrm(db.url);
+    await migrateUp(orm);
+    await orm.close(true);
+    dataDir = mkdtempSync(path.join(tmpdir(), 'medgrid-cli-'));
+    env = {
+      DATABASE_URL: db.url,
+      MEDGRID_DATA_DIR: dataDir,
+      MEDGRID_LOG_LEVEL: 'silent',
+      MEDGRID_ENV: 'test',
+    };
+  });
+  after(async () => {
+    await db.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('bootstrap creates the first administrator and writes a PKCS#12 that openssl reads; a second bootstrap is refused', async () => {
+    const out = path.join(dataDir, 'admin.p12');
+    const r = run(
+      ['admin', 'bootstrap', '--name', 'First Admin', '--facility', 'MedGrid', '--out', out],
+      env,
+    );
+    assert.equal(await r.exit, 0, r.err());
+    const pw = /PKCS#12 password \(shown once, not stored\): (\S+)/.exec(r.out())?.[1];
+    assert.ok(pw, r.out());
+    const p12 = await readPkcs12(readFileSync(out), pw);
+    assert.ok(p12.chainDer.length >= 2);
+    const o = await exec('openssl', ['pkcs12', '-in', out, '-passin', `pass:${pw}`, '-nokeys', '-clcerts']);
+    assert.equal(o.code, 0, o.stderr);
+    assert.match(o.stdout, /subject=.*CN\s?=\s?First Admin/);
+    const orm = await openOrm(db.url);
+    const roles = (await orm.em.fork().find(RoleAssignment, {})).map((x) => x.role).sort();
+    await orm.close(true);
+    assert.deepEqual(roles, ['ca-operator', 'vo-admin']);
+    const again = run(
+      [
+        'admin',
+        'bootstrap',
+        '--name',
+        'Second',
+        '--facility',
+        'MedGrid',
+        '--out',
+        path.join(dataDir, 'b.p12'),
+      ],
+      env,
+    );
+    assert.equal(await again.exit, 1);
+    assert.match(again.err(), /an administrator exists already/);
+    const usage = run(['admin', 'nope'], env);
+    assert.equal(await usage.exit, 2);
+    assert.match(usage.err(), /usage: medgrid admin bootstrap/);
+  });
+
+  test('serve in development with MEDGRID_TLS_FROM_CA: HTTPS from the MedGrid CA, development accounts printed on the first start only, usable with curl', async () => {
+    const port = String(await freePort());
+    const devEnv = {
+      ...env,
+      MEDGRID_ENV: 'development',
+      MEDGRID_TLS_FROM_CA: 'true',
+      MEDGRID_PORT: port,
+      MEDGRID_LOG_LEVEL: 'info',
+    };
+    const s = run(['serve'], devEnv);
+    try {
+      await waitFor(() => s.out().includes('server listening'), 60_000, 'listening', s);
+      const admin = /development administrator: (\S+) password (\S+)/.exec(s.out());
+      const doctor = /development doctor: (\S+) password (\S+)/.exec(s.out());
+      assert.ok(admin && doctor, s.out());
+      const chain = path.join(dataDir, 'tls', 'client-ca.pem');
+      const curl = (p12: string, pw: string) =>
+        exec('curl', [
+          '-sS',
+          '--cacert',
+          chain,
+          '--cert-type',
+          'P12',
+          '--cert',
+          `${p12}:${pw}`,
+          '-H',
+          'content-type: application/json',
+          '--data',
+          JSON.stringify({ query: '{ me { name via roles { role } } }' }),
+          `https://127.0.0.1:${port}/graphql`,
+        ]);
+      const a = await curl(admin[1]!, admin[2]!);
+      assert.equal(a.code, 0, a.stderr);
+      assert.deepEqual(JSON.parse(a.stdout).data.me, {
+        name: 'Development Administrator',
+        via: 'mtls',
+        roles: [{ role: 'CA_OPERATOR' }, { role: 'VO_ADMIN' }],
+      });
+      const d = await curl(doctor[1]!, doctor[2]!);
+      assert.deepEqual(JSON.parse(d.stdout).data.me.roles, [{ role: 'DOCTOR' }]);
+    } finally {
+      s.proc.kill('SIGTERM');
+      await s.exit;
+    }
+    const again = run(['serve'], devEnv);
+    try {
+      await waitFor(() => again.out().includes('server listening'), 60_000, 'listening', again);
+      assert.doesNotMatch(again.out(), /development administrator/);
+    } finally {
+      again.proc.kill('SIGTERM');
+      await again.exit;
+    }
+  });
+});
