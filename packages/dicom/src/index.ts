@@ -21,12 +21,14 @@ export { type Action, actionForTag } from './deid/rules.service.js';
 export { ANNEX_E_EDITION, ANNEX_E_ROWS, annexERow } from './dict/annex-e.table.js';
 export { keywordOf, lookupTag, tagOfKeyword } from './dict/dictionary.service.js';
 export { DicomError, type DicomErrorCode, isDicomError } from './errors/dicom.error.js';
+export { decodeText, parseCharsets } from './parse/charset.decoder.js';
 export type { DicomElement, DicomItem, ParsedDicom } from './parse/dataset.model.js';
 export { dumpText, dumpTree } from './parse/dump.service.js';
 export { encodeElements, type SimpleElement } from './parse/element.writer.js';
 export { type ParseOptions, parseDicom } from './parse/parse.service.js';
+export { writePart10 } from './parse/part10.writer.js';
 export { transferSyntaxOf } from './parse/transfer-syntax.table.js';
-export { readString, valueBytes } from './parse/value.reader.js';
+export { charsetsOf, findElement, readNumbers, readString, valueBytes } from './parse/value.reader.js';
 export {
   extractQueryAttributes,
   type QueryAttributes,
