@@ -15,6 +15,7 @@ import { readPkcs12 } from './ca/index.js';
 import { webCsr } from './ca/test-fixture.util.js';
 import { pageSize } from './ids.util.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: GraphQL response data, checked field by field by the assertions.
 type Data = Record<string, any>;
 
 describe('identity GraphQL API: certificates, VO, exports and audit', () => {
