@@ -189,6 +189,41 @@ describe('identity and UIDs', () => {
     assert.ok(restore(r.deidentified, dec).equals(original));
   });
 
+  test('a 24 MB multiframe: identity record stays tiny, memory does not grow with repetitions', () => {
+    const frames = 96;
+    const px = Buffer.allocUnsafe(512 * 512 * frames);
+    for (let i = 0; i < px.length; i += 4096) px[i] = i & 0xff;
+    const big = writePart10(
+      [
+        { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7.2' },
+        { tag: 0x00080018, vr: 'UI', value: '1.2.826.0.1.3680043.99.1' },
+        { tag: 0x00100010, vr: 'PN', value: 'Doe^John' },
+        { tag: 0x00100020, vr: 'LO', value: 'ID-12345' },
+        { tag: 0x00280008, vr: 'IS', value: String(frames) },
+        { tag: 0x00280010, vr: 'US', value: Buffer.from([0, 2]) },
+        { tag: 0x00280011, vr: 'US', value: Buffer.from([0, 2]) },
+        { tag: 0x7fe00010, vr: 'OB', value: px },
+      ],
+      {
+        transferSyntaxUid: '1.2.840.10008.1.2.1',
+        sopClassUid: '1.2.840.10008.5.1.4.1.1.7.2',
+        sopInstanceUid: '1.2.3',
+      },
+    );
+    assert.ok(big.length > 24_000_000);
+    const rss0 = process.memoryUsage().rss;
+    let maxRss = rss0;
+    for (let i = 0; i < 8; i++) {
+      const r = deidentify(big, { profile: BASIC_PROFILE, secret: SECRET });
+      const enc = encodeIdentity(r.identity);
+      assert.ok(enc.length < 2048, `${enc.length} bytes`);
+      assert.ok(restore(r.deidentified, enc).equals(big));
+      maxRss = Math.max(maxRss, process.memoryUsage().rss);
+    }
+    // Input, output and restored copy of one instance, not of eight.
+    assert.ok(maxRss - rss0 < 6 * big.length, `RSS grew ${((maxRss - rss0) / 1e6).toFixed(0)} MB`);
+  });
+
   test('deflated stream that no zlib level reproduces: the original stream is kept in the record', () => {
     const plain = writePart10(
       [
