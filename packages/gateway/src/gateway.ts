@@ -59,7 +59,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const vault = new Vault(config.databaseUrl);
   const metrics = new GatewayMetrics();
   const errors = new ErrorLog();
-  const spool = new Spool(path.join(root, 'spool'));
+  const spool = new Spool(config.spoolDir);
   const cache = new DeidCache(path.join(root, 'cache'));
   let uploader: StowUploader | undefined;
   const ingest = new IngestPipeline({

@@ -13,6 +13,8 @@ export interface GatewayConfig {
   databaseUrl: string;
   /** Spool, cache and the de-identification secret live under <dataDir>/gateway. */
   dataDir: string;
+  /** Where received instances are spooled (default <dataDir>/gateway/spool); put it on its own volume if you like. */
+  spoolDir: string;
   httpHost: string;
   /** Status/metrics HTTP port; undefined disables it. */
   httpPort: number | undefined;
@@ -71,6 +73,9 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     logLevel: env.MEDGRID_LOG_LEVEL || 'info',
     databaseUrl,
     dataDir: path.resolve(env.MEDGRID_DATA_DIR || '.medgrid'),
+    spoolDir: path.resolve(
+      env.MEDGRID_GATEWAY_SPOOL_DIR || path.join(env.MEDGRID_DATA_DIR || '.medgrid', 'gateway', 'spool'),
+    ),
     httpHost: env.MEDGRID_GATEWAY_HTTP_HOST || '127.0.0.1',
     httpPort: env.MEDGRID_GATEWAY_HTTP_PORT
       ? portOf('MEDGRID_GATEWAY_HTTP_PORT', env.MEDGRID_GATEWAY_HTTP_PORT)

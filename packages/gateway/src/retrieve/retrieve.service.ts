@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { isDicomError, restore } from '@medgrid/dicom';
+import { decodeIdentity, isDicomError, restore } from '@medgrid/dicom';
 import type { DeidCache } from '../ingest/ingest.service.js';
 import type { RetrieveRow } from '../vault/vault.service.js';
 
@@ -57,17 +56,24 @@ export async function restoreOriginal(
   }
   if (!deid) throw new RetrieveError('NOT_AVAILABLE', 'de-identified object not available from any source');
   let file: Buffer;
+  let record: ReturnType<typeof decodeIdentity>;
   try {
-    file = restore(deid, row.identity);
+    record = decodeIdentity(row.identity);
+  } catch {
+    throw new RetrieveError('RESTORE_FAILED', 'identity record cannot be decoded');
+  }
+  // The record's SHA-256 must be the one the vault recorded at ingest; restore() then checks the bytes against it.
+  if (record.sha256.toString('hex') !== row.sha256) {
+    throw new RetrieveError('SHA_MISMATCH', 'identity record does not carry the SHA-256 recorded at ingest');
+  }
+  try {
+    file = restore(deid, record);
   } catch (err) {
     const code = isDicomError(err) ? err.code : 'ERROR';
     throw new RetrieveError(
       code === 'SHA_MISMATCH' ? 'SHA_MISMATCH' : 'RESTORE_FAILED',
       `restore failed: ${code}`,
     );
-  }
-  if (createHash('sha256').update(file).digest('hex') !== row.sha256) {
-    throw new RetrieveError('SHA_MISMATCH', 'restored file does not match the SHA-256 recorded at ingest');
   }
   return { file, dataset: file.subarray(part10DatasetOffset(file)) };
 }
