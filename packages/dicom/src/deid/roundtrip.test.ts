@@ -164,6 +164,31 @@ describe('identity and UIDs', () => {
     }
   });
 
+  test('references inside sequences remap to the new UID of the referenced instance', () => {
+    const dir = 'pydicom/test_files/dicomdirtests/';
+    const dd = parseDicom(
+      deidentify(readFileSync(corpusFiles().find((f) => f.path === `${dir}DICOMDIR`)!.abs), {
+        profile: BASIC_PROFILE,
+        secret: SECRET,
+      }).deidentified,
+    );
+    const refs = new Set<string>();
+    const walk = (els: typeof dd.elements) => {
+      for (const e of els) {
+        if (e.tag === 0x00041511) refs.add(readString(dd.data, e));
+        for (const it of e.items ?? []) walk(it.elements);
+      }
+    };
+    walk(dd.elements);
+    for (const inst of ['77654033/CR1/6154', '98892003/MR700/4467']) {
+      const r = deidentify(readFileSync(corpusFiles().find((f) => f.path === `${dir}${inst}`)!.abs), {
+        profile: BASIC_PROFILE,
+        secret: SECRET,
+      });
+      assert.ok(refs.has(r.summary.newSopInstanceUid!), inst);
+    }
+  });
+
   test('a different secret gives different UIDs and pseudonyms', () => {
     const b = readFileSync(files[0]!.abs);
     const a1 = deidentify(b, { profile: BASIC_PROFILE, secret: SECRET });
