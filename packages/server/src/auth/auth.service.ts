@@ -222,6 +222,17 @@ export class AuthService {
     return true;
   }
 
+  /** Deletes challenges past their expiry and sessions ended more than a day ago. */
+  async purge(): Promise<{ challenges: number; sessions: number }> {
+    const now = this.rt.clock();
+    const challenges = await this.challengeStore.purgeExpired(now);
+    const dayAgo = new Date(now.getTime() - 24 * 3600 * 1000);
+    const sessions = await this.orm.em
+      .fork()
+      .nativeDelete(Session, { $or: [{ expiresAt: { $lt: dayAgo } }, { revokedAt: { $lt: dayAgo } }] });
+    return { challenges, sessions };
+  }
+
   sessionCookie(token: string, maxAgeSeconds: number): string {
     const secure = this.rt.settings.secureCookies ? '; Secure' : '';
     return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly${secure}; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}`;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CertificateAuthority } from '../identity/ca/index.js';
 import { Session } from './auth.entities.js';
 import { hashToken } from './auth.service.js';
 import {
@@ -110,6 +112,40 @@ describe('signed-challenge sign-in and sessions', () => {
       { c: doctor.certPem, n: c.nonceId, s: signature },
     );
     assert.match(r.errors![0]!.message, /bad-signature/);
+
+    const foreignCa = await CertificateAuthority.create({
+      dir: path.join(h.dataDir, 'foreign-ca'),
+      passphrase: 'foreign ca passphrase',
+      crlBaseUrl: 'https://foreign.test',
+      keyAlgorithm: 'ecdsa-p256',
+      kdfIterations: 10_000,
+    });
+    const f = await foreignCa.issueWithGeneratedKey({
+      facility: 'Kyiv Clinic 1',
+      commonName: 'Olena Doctor',
+      password: 'p12-password-for-tests',
+    });
+    const ch2 = await gql(h, 'mutation { requestChallenge { nonceId nonce } }');
+    const c2 = (ch2.data as { requestChallenge: { nonceId: string; nonce: string } }).requestChallenge;
+    const sig2 = await signChallenge(f.pkcs12, 'p12-password-for-tests', c2.nonceId, c2.nonce);
+    const r2 = await gql(
+      h,
+      'mutation($c: String!, $n: String!, $s: String!) { signIn(certificatePem: $c, nonceId: $n, signature: $s, algorithm: "ECDSA") { expiresAt } }',
+      { c: f.certificatePem, n: c2.nonceId, s: sig2 },
+    );
+    // Same issuer name as ours, other key: the chain signature does not verify.
+    assert.match(r2.errors![0]!.message, /certificate (unknown-ca|bad-signature)/);
+  });
+
+  test('purge deletes expired challenges and sessions ended more than a day ago', async () => {
+    await h.auth.requestChallenge();
+    const em = h.orm.em.fork();
+    await em.getConnection().execute("update auth_challenge set expires_at = now() - interval '1 minute'");
+    await em.getConnection().execute("update auth_session set expires_at = now() - interval '2 days'");
+    const r = await h.auth.purge();
+    assert.ok(r.challenges >= 1, JSON.stringify(r));
+    assert.ok(r.sessions >= 1, JSON.stringify(r));
+    assert.equal(await h.orm.em.fork().count(Session, {}), 0);
   });
 
   test('signOut ends the session', async () => {

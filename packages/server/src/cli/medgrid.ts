@@ -8,6 +8,8 @@ const USAGE = `usage: medgrid <command>
   db migrate|check|migration-create [name]
   admin bootstrap --name N --facility F --out admin.p12
                              create the first administrator (vo-admin, ca-operator) and write their PKCS#12
+  admin issue --user-id ID --out user.p12 [--days N]   issue a certificate with a new key (PKCS#12)
+  admin revoke --serial HEX [--reason R]               revoke a certificate and re-issue the CRL
   dicom dump|deidentify|restore ...   DICOM tools (see packages/dicom/README.md)
 `;
 

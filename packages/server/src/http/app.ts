@@ -177,7 +177,11 @@ export async function buildApp(opts: {
       if (running) return;
       running = true;
       const em = orm.em.fork();
-      Promise.all([new VoService(em, identity.voOptions()).enforce(SYSTEM_ACTOR), identity.crl.snapshot(em)])
+      Promise.all([
+        new VoService(em, identity.voOptions()).enforce(SYSTEM_ACTOR),
+        identity.crl.snapshot(em),
+        authService.purge(),
+      ])
         .then(([r]) => {
           if (r.expired || r.suspended) {
             identity.authCache.clear();

@@ -96,6 +96,18 @@ describe('medgrid admin bootstrap and the development accounts', () => {
     );
     assert.equal(await again.exit, 1);
     assert.match(again.err(), /an administrator exists already/);
+    // Issue for the administrator's account and revoke it again, from the CLI.
+    const orm2 = await openOrm(db.url);
+    const adminUser = (await orm2.em.fork().find(RoleAssignment, { role: 'vo-admin' }))[0]!.userId;
+    await orm2.close(true);
+    const second = path.join(dataDir, 'second.p12');
+    const iss = run(['admin', 'issue', '--user-id', adminUser, '--out', second, '--days', '30'], env);
+    assert.equal(await iss.exit, 0, iss.err());
+    const serial = /issued ([0-9a-f]+) /.exec(iss.out())?.[1];
+    assert.ok(serial, iss.out());
+    const rev = run(['admin', 'revoke', '--serial', serial, '--reason', 'keyCompromise'], env);
+    assert.equal(await rev.exit, 0, rev.err());
+    assert.match(rev.out(), new RegExp(`revoked ${serial} .*reason keyCompromise; CRL re-issued`));
     const usage = run(['admin', 'nope'], env);
     assert.equal(await usage.exit, 2);
     assert.match(usage.err(), /usage: medgrid admin bootstrap/);

@@ -7,16 +7,21 @@ import { loadConfig, type MedgridConfig } from '../config/config.js';
 import { openOrm } from '../db/orm.js';
 import { User } from '../users/user.entity.js';
 import { RoleAssignment } from '../vo/vo.entities.js';
+import type { RevocationReason } from './ca/index.js';
+import { CertificateService } from './certificates/certificate.service.js';
 import { enrol } from './enrolment.service.js';
 import { IdentityRuntime } from './identity.runtime.js';
 
 const say = (line: string) => process.stdout.write(`medgrid: ${line}\n`);
 
-const USAGE = 'usage: medgrid admin bootstrap --name NAME --facility FACILITY --out admin.p12';
+const USAGE = `usage: medgrid admin bootstrap --name NAME --facility FACILITY --out admin.p12
+       medgrid admin issue --user-id ID --out user.p12 [--days N]
+       medgrid admin revoke --serial HEX [--reason keyCompromise|superseded|affiliationChanged|cessationOfOperation|privilegeWithdrawn|unspecified]`;
 
 /** `medgrid admin bootstrap`: the first administrator (vo-admin + ca-operator in /medgrid) and their PKCS#12. */
 export async function adminCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === 'issue' || sub === 'revoke') return certificateCommand(sub, rest);
   if (sub !== 'bootstrap') {
     process.stderr.write(`${USAGE}\n`);
     return 2;
@@ -120,4 +125,50 @@ export async function ensureDevelopmentAccounts(config: MedgridConfig): Promise<
 /** Reads the development accounts file (tests, tooling). */
 export async function readDevelopmentAccounts(dataDir: string): Promise<string> {
   return readFile(path.join(dataDir, 'development', 'accounts.txt'), 'utf8');
+}
+
+/** `medgrid admin issue` (server-generated key, PKCS#12) and `medgrid admin revoke` (re-issues the CRL). */
+async function certificateCommand(sub: 'issue' | 'revoke', rest: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      'user-id': { type: 'string' },
+      out: { type: 'string' },
+      days: { type: 'string' },
+      serial: { type: 'string' },
+      reason: { type: 'string', default: 'unspecified' },
+    },
+    strict: true,
+  });
+  if (sub === 'issue' ? !values['user-id'] || !values.out : !values.serial) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const config = loadConfig();
+  if (!config.databaseUrl) throw new Error('set DATABASE_URL (the database `medgrid start` uses)');
+  const orm = await openOrm(config.databaseUrl, { poolMax: 2 });
+  try {
+    const rt = await IdentityRuntime.open(config);
+    const certs = new CertificateService(orm.em.fork(), rt);
+    if (sub === 'revoke') {
+      const c = await certs.revoke(CLI_ACTOR, values.serial!, values.reason as RevocationReason);
+      say(`revoked ${c.serialHex} (${c.subject}), reason ${c.revocationReason}; CRL re-issued`);
+      return 0;
+    }
+    const out = path.resolve(values.out!);
+    if (existsSync(out)) throw new Error(`${out} exists; refusing to overwrite it`);
+    const days = values.days ? Number(values.days) : null;
+    if (days !== null && !(Number.isInteger(days) && days > 0))
+      throw new Error('--days must be a positive integer');
+    const r = await certs.issueWithGeneratedKey(CLI_ACTOR, values['user-id']!, days);
+    await writeFile(out, r.pkcs12, { mode: 0o600, flag: 'wx' });
+    say(
+      `issued ${r.certificate.serialHex} (${r.certificate.subject}) until ${r.certificate.notAfter.toISOString()}`,
+    );
+    say(`PKCS#12 written to ${out}`);
+    say(`PKCS#12 password (shown once, not stored): ${r.password}`);
+    return 0;
+  } finally {
+    await orm.close(true);
+  }
 }

@@ -521,9 +521,13 @@ export class VoService {
       status: { $in: ['active', 'suspended'] },
       expiresAt: { $lt: cutoff },
     });
+    const paths = new Map((await this.listGroups()).map((g) => [g.id, g.path]));
     for (const m of toExpire) {
       m.status = 'expired';
-      this.audit.record(actor, 'vo.membership.expire', m.groupId, { membershipId: m.id, userId: m.userId });
+      this.audit.record(actor, 'vo.membership.expire', paths.get(m.groupId) ?? null, {
+        membershipId: m.id,
+        userId: m.userId,
+      });
     }
     let suspended = 0;
     const aup = await this.currentAup();
@@ -538,7 +542,7 @@ export class VoService {
         m.suspendedAt = now;
         m.suspensionKind = 'aup';
         suspended++;
-        this.audit.record(actor, 'vo.membership.suspend', m.groupId, {
+        this.audit.record(actor, 'vo.membership.suspend', paths.get(m.groupId) ?? null, {
           membershipId: m.id,
           userId: m.userId,
           cause: `aup:${aup.version} not accepted by ${aup.acceptBy.toISOString()}`,
