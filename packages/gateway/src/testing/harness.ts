@@ -49,7 +49,10 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  env: Record<string, string> = {},
+  logLines?: string[],
+): Promise<TestGateway> {
   const db = await createTestDatabase();
   const dataDir = tempDir();
   const config = loadGatewayConfig({
@@ -60,7 +63,10 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     MEDGRID_GATEWAY_DEID_SECRET: 'test-secret-for-the-gateway-suite',
     ...env,
   });
-  const gw = await startGateway(config, pino({ level: process.env.GW_TEST_LOG ?? 'silent' }));
+  const log = logLines
+    ? pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) })
+    : pino({ level: process.env.GW_TEST_LOG ?? 'silent' });
+  const gw = await startGateway(config, log);
   return {
     gw,
     config,

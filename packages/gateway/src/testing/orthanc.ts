@@ -90,7 +90,12 @@ export async function startOrthanc(
     async api<T>(method: string, path: string, body?: unknown): Promise<T> {
       const r = await fetch(`${url}${path}`, {
         method,
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+        body:
+          body === undefined
+            ? undefined
+            : Buffer.isBuffer(body) || typeof body === 'string'
+              ? body
+              : JSON.stringify(body),
       });
       const text = await r.text();
       if (!r.ok) throw new Error(`Orthanc ${method} ${path}: HTTP ${r.status} ${text.slice(0, 300)}`);
