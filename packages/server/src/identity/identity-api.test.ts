@@ -183,9 +183,24 @@ describe('identity GraphQL API: certificates, VO, exports and audit', () => {
       )
     ).requestMembership;
     assert.deepEqual([m.status, m.requestedRole], ['REQUESTED', 'DOCTOR']);
-    const pending = (await q('{ memberships(status: REQUESTED) { edges { node { id groupPath } } } }'))
+    const pending = (
+      await q('{ memberships(status: REQUESTED) { edges { node { id groupPath userName } } } }')
+    ).memberships.edges;
+    assert.ok(
+      pending.some(
+        (e: Data) =>
+          e.node.id === m.id &&
+          e.node.groupPath === '/medgrid/south/surgery' &&
+          e.node.userName === 'Taras Applicant',
+      ),
+    );
+    // Naming a parent group lists its subgroups' memberships too.
+    const south = (await q('{ memberships(groupPath: "/medgrid/south") { edges { node { id } } } }'))
       .memberships.edges;
-    assert.ok(pending.some((e: Data) => e.node.id === m.id && e.node.groupPath === '/medgrid/south/surgery'));
+    assert.ok(south.some((e: Data) => e.node.id === m.id));
+    const other = (await q('{ memberships(groupPath: "/medgrid/odesa-city") { edges { node { id } } } }'))
+      .memberships.edges;
+    assert.ok(!other.some((e: Data) => e.node.id === m.id));
     const rej = (
       await q(
         'mutation($m: String!) { rejectMembership(membershipId: $m, reason: "unknown applicant") { status reason } }',

@@ -18,6 +18,7 @@ import { MembershipStatusEnum, VoRoleEnum } from '../graphql/enums.js';
 import { servicesFor } from '../graphql/services.js';
 import { CertificateType } from '../identity/certificates/certificate.resolver.js';
 import { pageSize } from '../identity/ids.util.js';
+import { UserService } from '../users/user.service.js';
 import {
   type AupVersion,
   type Membership,
@@ -59,6 +60,12 @@ class MembershipType {
 
   @Field(() => String)
   userId!: string;
+
+  @Field(() => String, { description: 'Name of the member.' })
+  userName!: string;
+
+  @Field(() => String)
+  userFacility!: string;
 
   @Field(() => String)
   groupPath!: string;
@@ -151,12 +158,15 @@ async function toMemberships(ctx: GraphqlContext, ms: Membership[]): Promise<Mem
   const ids = [...new Set(ms.map((m) => m.groupId))];
   const groups = ids.length ? await ctx.em.find(VoGroup, { id: { $in: ids } }) : [];
   const paths = new Map(groups.map((g) => [g.id, g.path]));
+  const users = await new UserService(ctx.em).byIds(ms.map((m) => m.userId));
   const now = new Date();
   const grace = ctx.identity.settings.membershipGraceDays;
   return ms.map((m) =>
     Object.assign(new MembershipType(), {
       id: m.id,
       userId: m.userId,
+      userName: users.get(m.userId)?.name ?? '?',
+      userFacility: users.get(m.userId)?.facility ?? '?',
       groupPath: paths.get(m.groupId) ?? '?',
       status: effectiveStatus(m, now, grace),
       requestedRole: m.requestedRole,
@@ -219,7 +229,8 @@ export class VoResolver {
   // ---- memberships ----
   @Authorized('vo-admin', 'group-manager')
   @Query(() => MembershipConnection, {
-    description: 'Memberships, newest first. Group managers must name a group they manage.',
+    description:
+      'Memberships in a group and its subgroups, newest first. Group managers must name a group they manage.',
   })
   async memberships(
     @Ctx() ctx: GraphqlContext,
@@ -234,7 +245,10 @@ export class VoResolver {
     if (!isAdmin && (!group || !canManageGroup(s.scope(), group.path)))
       throw forbidden('name a group you manage');
     const page = await s.vo.listMemberships(
-      { ...(group ? { groupId: group.id } : {}), ...(status ? { status } : {}) },
+      {
+        ...(group ? { groupIds: (await s.vo.subtree(group.path)).map((g) => g.id) } : {}),
+        ...(status ? { status } : {}),
+      },
       pageSize(first),
       after,
     );

@@ -116,6 +116,17 @@ export class VoService {
     return g;
   }
 
+  /** The group at `path` and every group below it. */
+  async subtree(path: string): Promise<VoGroup[]> {
+    const p = normaliseGroupPath(path);
+    const like = `${p.replace(/[%_\\]/g, (c) => `\\${c}`)}/%`;
+    return this.em.find(
+      VoGroup,
+      { $or: [{ path: p }, { path: { $like: like } }] },
+      { orderBy: { path: 'asc' } },
+    );
+  }
+
   async listGroups(): Promise<VoGroup[]> {
     return this.em.find(VoGroup, {}, { orderBy: { path: 'asc' } });
   }
@@ -356,12 +367,13 @@ export class VoService {
   }
 
   async listMemberships(
-    filter: { groupId?: string; status?: MembershipStatus; userId?: string },
+    filter: { groupId?: string; groupIds?: string[]; status?: MembershipStatus; userId?: string },
     first: number,
     after?: string | null,
   ): Promise<Page<Membership>> {
     const where: Record<string, unknown> = {};
     if (filter.groupId) where.groupId = filter.groupId;
+    if (filter.groupIds) where.groupId = { $in: filter.groupIds };
     if (filter.status) where.status = filter.status;
     if (filter.userId) where.userId = filter.userId;
     if (after) {
