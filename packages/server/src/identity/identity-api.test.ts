@@ -254,6 +254,62 @@ describe('identity GraphQL API: certificates, VO, exports and audit', () => {
     assert.equal((await grant('DOCTOR', '/medgrid/south/surgery/night')).errors, undefined);
     assert.equal((await grant('VO_ADMIN', '/medgrid/south')).errors?.[0]?.extensions?.code, 'FORBIDDEN');
     assert.equal((await grant('DOCTOR', '/medgrid/odesa-city')).errors?.[0]?.extensions?.code, 'FORBIDDEN');
+    assert.equal(
+      (await grant('GROUP_MANAGER', '/medgrid/south/surgery')).errors?.[0]?.extensions?.code,
+      'FORBIDDEN',
+    );
+
+    // No escalation through requests: a request for a privileged role needs a VO administrator,
+    // nobody approves their own request, and VO-wide roles exist only in /medgrid.
+    const climber = await account(h, {
+      name: 'Climber',
+      facility: 'South',
+      groupPath: '/medgrid/south/surgery',
+      membership: 'none',
+    });
+    const cc = await signIn(h, climber);
+    const asked = await gql(
+      h,
+      'mutation { requestMembership(groupPath: "/medgrid/south/surgery", role: GROUP_MANAGER) { id } }',
+      {},
+      cc,
+    );
+    const id = (asked.data as Data).requestMembership.id;
+    const approve = (as: string) =>
+      gql(h, 'mutation($m: String!) { approveMembership(membershipId: $m) { status } }', { m: id }, as);
+    assert.match(
+      (await approve(mc)).errors![0]!.message,
+      /only a VO administrator may approve a request for group-manager/,
+    );
+    const vw = await gql(
+      h,
+      'mutation { requestMembership(groupPath: "/medgrid/south", role: VO_ADMIN) { id } }',
+      {},
+      cc,
+    );
+    assert.equal(vw.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    const own = await gql(
+      h,
+      'mutation { requestMembership(groupPath: "/medgrid/south/surgery/night") { id } }',
+      {},
+      mc,
+    );
+    const ownId = (own.data as Data).requestMembership.id;
+    const self = await gql(
+      h,
+      'mutation($m: String!) { approveMembership(membershipId: $m) { status } }',
+      { m: ownId },
+      mc,
+    );
+    assert.match(self.errors![0]!.message, /nobody decides on their own membership request/);
+    const sub = await gql(
+      h,
+      'mutation($u: String!) { assignRole(userId: $u, groupPath: "/medgrid/south", role: CA_OPERATOR) { role } }',
+      { u: target.user.id },
+      cookie,
+    );
+    assert.equal(sub.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    assert.deepEqual((await approve(cookie)).data, { approveMembership: { status: 'ACTIVE' } });
   });
 
   test('every identity change wrote an audit event with actor, time and address; search filters by action prefix', async () => {

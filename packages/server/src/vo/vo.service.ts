@@ -54,6 +54,15 @@ export function withinGroup(path: string, scope: string): boolean {
   return path === scope || path.startsWith(`${scope}/`);
 }
 
+/** Roles that only a VO administrator may grant or approve. */
+export const PRIVILEGED_ROLES: readonly VoRole[] = ['vo-admin', 'ca-operator', 'group-manager', 'gateway'];
+/** Roles that hold for the whole VO and are therefore granted only in the root group. */
+export const VO_WIDE_ROLES: readonly VoRole[] = ['vo-admin', 'ca-operator'];
+
+export function isVoAdminFor(roles: readonly RoleGrant[], path: string): boolean {
+  return roles.some((r) => r.role === 'vo-admin' && withinGroup(path, r.groupPath));
+}
+
 /** May a holder of these roles manage (approve, suspend, assign roles in) the group at `path`? */
 export function canManageGroup(roles: readonly RoleGrant[], path: string): boolean {
   return roles.some(
@@ -217,6 +226,9 @@ export class VoService {
   ): Promise<Membership> {
     if (!VO_ROLES.includes(role)) throw badInput(`unknown role ${role}`);
     const group = await this.groupByPath(groupPath);
+    if (VO_WIDE_ROLES.includes(role) && group.path !== ROOT_GROUP) {
+      throw badInput(`${role} is a VO-wide role: request it in ${ROOT_GROUP}`);
+    }
     const existing = await this.em.findOne(Membership, { userId, groupId: group.id });
     const now = this.clock();
     if (existing) {
@@ -264,6 +276,12 @@ export class VoService {
     const group = await this.groupById(m.groupId);
     if (scope && !canManageGroup(scope, group.path)) throw forbidden(`you do not manage ${group.path}`);
     if (m.status !== 'requested') throw conflict(`membership is ${m.status}, not requested`);
+    if (scope) {
+      if (m.userId === actor.userId) throw forbidden('nobody decides on their own membership request');
+      if (approve && PRIVILEGED_ROLES.includes(m.requestedRole) && !isVoAdminFor(scope, group.path)) {
+        throw forbidden(`only a VO administrator may approve a request for ${m.requestedRole}`);
+      }
+    }
     const now = this.clock();
     m.decidedAt = now;
     m.decidedBy = actor.userId;
@@ -387,6 +405,9 @@ export class VoService {
   // ---- roles ----
 
   private async grant(actor: Actor, userId: string, group: VoGroup, role: VoRole): Promise<RoleAssignment> {
+    if (VO_WIDE_ROLES.includes(role) && group.path !== ROOT_GROUP) {
+      throw badInput(`${role} is a VO-wide role: grant it in ${ROOT_GROUP}`);
+    }
     const existing = await this.em.findOne(RoleAssignment, { userId, groupId: group.id, role });
     if (existing) return existing;
     const r = this.em.create(RoleAssignment, {
@@ -411,12 +432,11 @@ export class VoService {
     if (!VO_ROLES.includes(role)) throw badInput(`unknown role ${role}`);
     const group = await this.groupByPath(groupPath);
     if (scope) {
-      // Only VO administrators hand out VO-wide powers; group managers manage doctors of their groups.
-      const adminOnly =
-        role === 'vo-admin' || role === 'ca-operator' || role === 'group-manager' || role === 'gateway';
-      const isAdmin = scope.some((r) => r.role === 'vo-admin' && withinGroup(group.path, r.groupPath));
-      if (adminOnly ? !isAdmin : !canManageGroup(scope, group.path))
-        throw forbidden(`you may not grant ${role} in ${group.path}`);
+      // Only VO administrators hand out privileged roles; group managers manage doctors of their groups.
+      const allowed = PRIVILEGED_ROLES.includes(role)
+        ? isVoAdminFor(scope, group.path)
+        : canManageGroup(scope, group.path);
+      if (!allowed) throw forbidden(`you may not grant ${role} in ${group.path}`);
     }
     if (!(await this.em.findOne(User, { id: userId }))) throw notFound('user');
     const r = await this.grant(actor, userId, group, role);
