@@ -97,7 +97,7 @@ const MATRIX: Record<string, { doc: string; allow: P[] }> = {
   },
   'Mutation.requestMembership': {
     doc: 'mutation { requestMembership(groupPath: "/medgrid/none") { id } }',
-    allow: CERT,
+    allow: CERT.filter((p) => p !== 'aup-pending'),
   },
   'Mutation.approveMembership': {
     doc: 'mutation { approveMembership(membershipId: "x") { id } }',

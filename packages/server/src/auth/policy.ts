@@ -9,12 +9,13 @@ import type { AuthState } from './principal.js';
  *
  * - `public`: anyone, no credential needed.
  * - `authenticated`: a valid MedGrid certificate (mTLS or session), whatever the membership.
+ * - `applicant`: authenticated and not waiting for the AUP (may ask to join a group).
  * - `aup`: authenticated and a membership that is active or only waits for the current AUP.
  * - `member`: valid certificate, active membership and the current AUP accepted.
  * - a role (`doctor`, `group-manager`, `vo-admin`, `ca-operator`, `gateway`): `member` holding that role in
  *   some group. Group scope (a manager acts only on their own groups) is checked by the services.
  */
-export const RULES = ['public', 'authenticated', 'aup', 'member', ...VO_ROLES] as const;
+export const RULES = ['public', 'authenticated', 'applicant', 'aup', 'member', ...VO_ROLES] as const;
 export type Rule = (typeof RULES)[number];
 
 export function isRule(x: unknown): x is Rule {
@@ -28,6 +29,8 @@ export function ruleAllows(auth: AuthState, rule: Rule): boolean {
   switch (rule) {
     case 'authenticated':
       return true;
+    case 'applicant':
+      return p.access !== 'aup-required';
     case 'aup':
       return p.access === 'active' || p.access === 'aup-required';
     case 'member':

@@ -264,7 +264,7 @@ export class VoResolver {
     return toMemberships(ctx, await s.vo.membershipsOf(s.principal().userId));
   }
 
-  @Authorized('authenticated')
+  @Authorized('applicant')
   @Mutation(() => MembershipType, { description: 'Asks to join a VO group (with a role, default doctor).' })
   async requestMembership(
     @Ctx() ctx: GraphqlContext,
