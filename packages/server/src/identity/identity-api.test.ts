@@ -194,6 +194,15 @@ describe('identity GraphQL API: certificates, VO, exports and audit', () => {
           e.node.userName === 'Taras Applicant',
       ),
     );
+    const byUser = (
+      await q('query($u: String!) { memberships(userId: $u) { edges { node { id } } } }', {
+        u: applicant.user.id,
+      })
+    ).memberships.edges;
+    assert.deepEqual(
+      byUser.map((e: Data) => e.node.id),
+      [m.id],
+    );
     // Naming a parent group lists its subgroups' memberships too.
     const south = (await q('{ memberships(groupPath: "/medgrid/south") { edges { node { id } } } }'))
       .memberships.edges;

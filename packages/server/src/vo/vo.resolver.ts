@@ -238,6 +238,7 @@ export class VoResolver {
     @Arg('status', () => MembershipStatusEnum, { nullable: true }) status?: MembershipStatus,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('userId', () => String, { nullable: true }) userId?: string,
   ): Promise<MembershipConnection> {
     const s = servicesFor(ctx);
     const group = groupPath ? await s.vo.groupByPath(groupPath) : null;
@@ -248,6 +249,7 @@ export class VoResolver {
       {
         ...(group ? { groupIds: (await s.vo.subtree(group.path)).map((g) => g.id) } : {}),
         ...(status ? { status } : {}),
+        ...(userId ? { userId } : {}),
       },
       pageSize(first),
       after,

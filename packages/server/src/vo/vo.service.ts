@@ -393,7 +393,10 @@ export class VoService {
     if (filter.groupId) where.groupId = filter.groupId;
     if (filter.groupIds) where.groupId = { $in: filter.groupIds };
     if (filter.status) where.status = filter.status;
-    if (filter.userId) where.userId = filter.userId;
+    if (filter.userId) {
+      if (!isUuid(filter.userId)) return { items: [], hasNextPage: false };
+      where.userId = filter.userId;
+    }
     if (after) {
       if (!isUuid(after)) throw badInput('invalid cursor');
       where.id = { $lt: after };
