@@ -34,9 +34,15 @@ async function main(argv: string[]): Promise<number | undefined> {
       return 0;
     case 'dicom': {
       // Loaded lazily: the DICOM tools need none of the server's dependencies.
-      const dicom = (await import('@medgrid/dicom')) as { runDicomCli?: (args: string[]) => Promise<number> };
-      if (!dicom.runDicomCli) throw new Error('this build of @medgrid/dicom has no command-line tools');
-      return dicom.runDicomCli(rest);
+      const { runDicomCli } = await import('@medgrid/dicom');
+      const env = { ...process.env };
+      if (rest[0] === 'deidentify' && !rest.includes('--secret-file')) {
+        // Same secret as the running system, so CLI and server map UIDs and pseudonyms alike.
+        const { loadConfig } = await import('../config/config.js');
+        const { deidSecret } = await import('../secrets/deployment-secret.service.js');
+        env.MEDGRID_DEID_SECRET = deidSecret(loadConfig().dataDir);
+      }
+      return runDicomCli(rest, { env });
     }
     case 'internal':
       if (rest[0] === 'embedded-postgres') {

@@ -119,6 +119,11 @@ export const CONFIG_VARIABLES = [
     doc: 'How long a graceful shutdown may take before the process exits anyway.',
   },
   {
+    name: 'MEDGRID_DEID_SECRET',
+    default: '(generated once into MEDGRID_DATA_DIR/secrets/deid-secret)',
+    doc: 'Deployment secret keying the de-identification HMACs (UID remapping, pseudonyms). Never change it once data exists.',
+  },
+  {
     name: 'MEDGRID_CA_PASSPHRASE',
     default: '(development only: a fixed development passphrase)',
     doc: 'Passphrase (12+ characters) encrypting the CA keys in MEDGRID_DATA_DIR/ca. Required in production.',
