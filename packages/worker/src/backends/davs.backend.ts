@@ -112,14 +112,24 @@ export class DavsBackend implements StorageBackend {
     return attempt(method !== 'POST');
   }
 
-  private fail(op: string, res: IncomingMessage): StorageError {
-    drain(res);
-    return (
+  /** Error for a non-2xx answer; the SE's own explanation (first 300 bytes) goes into `detail`, not the message. */
+  private async fail(op: string, res: IncomingMessage): Promise<StorageError> {
+    let body = '';
+    try {
+      res.setEncoding('utf8');
+      for await (const chunk of res) {
+        if (body.length < 300) body += chunk;
+      }
+    } catch {
+      // the explanation is optional
+    }
+    const err =
       classifyStatus(this.name, op, res.statusCode ?? 0) ??
       new StorageError(this.name, 'protocol', `${op}: unexpected HTTP ${res.statusCode}`, {
         status: res.statusCode,
-      })
-    );
+      });
+    err.detail = body.slice(0, 300).replace(/[^\x20-\x7e]/g, ' ');
+    return err;
   }
 
   async put(source: ByteSource, path: string, size?: number, opts: PutOptions = {}): Promise<PutResult> {
@@ -163,8 +173,9 @@ export class DavsBackend implements StorageBackend {
       throw classifyNetError(this.name, 'PUT', e);
     }
     if ((res.statusCode ?? 0) >= 300) {
+      const err = await this.fail('PUT', res);
       req.destroy();
-      throw this.fail('PUT', res);
+      throw err;
     }
     drain(res);
     const local = digest.digests();
@@ -225,7 +236,7 @@ export class DavsBackend implements StorageBackend {
   async get(path: string): Promise<Readable> {
     const rel = safePath(path);
     const res = await this.send('GET', rel);
-    if (res.statusCode !== 200) throw this.fail('GET', res);
+    if (res.statusCode !== 200) throw await this.fail('GET', res);
     return res;
   }
 
@@ -234,7 +245,7 @@ export class DavsBackend implements StorageBackend {
     const res = await this.send('HEAD', rel, opts.checksum === false ? {} : { 'Want-Digest': 'adler32' });
     drain(res);
     if (res.statusCode === 404) return null;
-    if ((res.statusCode ?? 0) >= 300) throw this.fail('HEAD', res);
+    if ((res.statusCode ?? 0) >= 300) throw await this.fail('HEAD', res);
     const st: ObjectStat = { path: rel, size: Number(res.headers['content-length'] ?? 0), isDir: false };
     // Trust Digest only because we sent Want-Digest.
     const adler = opts.checksum === false ? undefined : parseAdler(res.headers.digest);
@@ -250,7 +261,7 @@ export class DavsBackend implements StorageBackend {
     const res = await this.send('DELETE', rel);
     drain(res);
     if (res.statusCode === 404) return false;
-    if ((res.statusCode ?? 0) >= 300) throw this.fail('DELETE', res);
+    if ((res.statusCode ?? 0) >= 300) throw await this.fail('DELETE', res);
     return true;
   }
 
@@ -268,7 +279,7 @@ export class DavsBackend implements StorageBackend {
         drain(res);
         continue;
       }
-      if (res.statusCode !== 207) throw this.fail('PROPFIND', res);
+      if (res.statusCode !== 207) throw await this.fail('PROPFIND', res);
       let xml = '';
       res.setEncoding('utf8');
       for await (const chunk of res) xml += chunk;
@@ -302,7 +313,7 @@ export class DavsBackend implements StorageBackend {
       drain(res);
       // 405: already there.
       if (res.statusCode !== 201 && res.statusCode !== 405 && res.statusCode !== 200)
-        throw this.fail('MKCOL', res);
+        throw await this.fail('MKCOL', res);
     }
   }
 
@@ -316,7 +327,7 @@ export class DavsBackend implements StorageBackend {
       Overwrite: 'T',
     });
     drain(res);
-    if ((res.statusCode ?? 0) >= 300) throw this.fail('MOVE', res);
+    if ((res.statusCode ?? 0) >= 300) throw await this.fail('MOVE', res);
   }
 
   async close(): Promise<void> {

@@ -24,6 +24,8 @@ export class StorageError extends Error {
   readonly se: string;
   readonly retryable: boolean;
   readonly status: number | undefined;
+  /** The SE's own explanation, when it sent one (kept out of the message). */
+  detail: string | undefined;
 
   constructor(
     se: string,
@@ -106,6 +108,10 @@ export function classifyNetError(se: string, op: string, err: unknown): StorageE
 /** Maps an HTTP status to a StorageError, or returns undefined for success. */
 export function classifyStatus(se: string, op: string, status: number): StorageError | undefined {
   if (status < 300) return undefined;
+  // XrdHttp creates parent directories itself and answers 404 "Could not run write request" to a PUT it
+  // failed to start under load: worth another try, unlike a 404 on a read.
+  if (status === 404 && op === 'PUT')
+    return new StorageError(se, 'unavailable', `unavailable, try again later (${op}: HTTP 404)`, { status });
   if (status === 401 || status === 403)
     return new StorageError(se, 'credentials-refused', `credentials refused (${op}: HTTP ${status})`, {
       status,

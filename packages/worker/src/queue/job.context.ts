@@ -16,16 +16,3 @@ export interface JobContext {
 export function fork(ctx: JobContext): EntityManager {
   return ctx.orm.em.fork();
 }
-
-/** Destroys `stream` when the job is aborted (graceful shutdown timed out, or the job's claim was lost). */
-export function abortWith<T extends NodeJS.ReadableStream & { destroy(err?: Error): unknown }>(
-  stream: T,
-  signal?: AbortSignal,
-): T {
-  if (!signal) return stream;
-  const onAbort = () => stream.destroy(new Error('job aborted'));
-  if (signal.aborted) onAbort();
-  else signal.addEventListener('abort', onAbort, { once: true });
-  stream.on('close', () => signal.removeEventListener('abort', onAbort));
-  return stream;
-}

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { PutResult } from '../backends/backend.types.js';
 import { contentPath } from '../backends/path.util.js';
+import { putWithRetry } from '../backends/put-retry.util.js';
 import { isStorageError, StorageError } from '../backends/storage.error.js';
 import { orderByWeight } from '../replicas/placement.util.js';
 import { counts, hasRoom, READABLE, recordReplica, WRITABLE } from '../replicas/replica.util.js';
@@ -13,7 +14,7 @@ import {
   StorageElement,
   StoredObject,
 } from '../replicas/storage.entity.js';
-import { abortWith, fork, type JobContext } from './job.context.js';
+import { fork, type JobContext } from './job.context.js';
 
 export interface CopiesResult {
   objectId: string;
@@ -55,13 +56,19 @@ async function copyTo(
   for (const src of sources) {
     let sourceFailed = false;
     try {
-      const stream = abortWith(await src.open(), signal);
-      stream.once('error', () => {
-        sourceFailed = true;
-      });
-      return await target.put(stream, contentPath(obj.id), Number(obj.size), {
-        expect: { sha256: obj.id, adler32: obj.adler32 },
-      });
+      return await putWithRetry(
+        target,
+        async () => {
+          const stream = await src.open();
+          stream.once('error', () => {
+            sourceFailed = true;
+          });
+          return stream;
+        },
+        contentPath(obj.id),
+        Number(obj.size),
+        { expect: { sha256: obj.id, adler32: obj.adler32 }, ...(signal ? { signal } : {}) },
+      );
     } catch (e) {
       last = e;
       if (signal?.aborted) throw e;
