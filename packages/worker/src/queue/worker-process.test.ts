@@ -129,6 +129,29 @@ describe('worker processes (medgrid-worker) killed and stopped mid-upload', () =
     }
   });
 
+  it('two worker processes side by side store every object exactly once', async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    const [w1, w2] = await Promise.all([startWorker(), startWorker()]);
+    const before = [1, 2].map((n) => filesUnder(se.data(n as 1 | 2)).length);
+    const sent = [];
+    for (let i = 0; i < 16; i++)
+      sent.push(await server.ingest(spoolFile(randomBytes(200_000 + i)), { copies: 2 }));
+    for (const s of sent) {
+      const j = await server.queue.waitFor('store', s.jobId!, 60_000);
+      assert.equal(j.state, 'completed', JSON.stringify(j.output));
+    }
+    const reps = await server.orm.em.fork().find(Replica, { object: { $in: sent.map((s) => s.objectId) } });
+    assert.equal(reps.length, 32);
+    assert.ok(reps.every((r) => r.state === 'ok'));
+    assert.deepEqual(
+      [1, 2].map((n) => filesUnder(se.data(n as 1 | 2)).length - before[n - 1]!),
+      [16, 16],
+    );
+    w1.kill('SIGTERM');
+    w2.kill('SIGTERM');
+    assert.deepEqual(await Promise.all([exited(w1), exited(w2)]), [0, 0]);
+  });
+
   it('SIGTERM mid-upload: the worker finishes the job in flight, then exits 0', async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     const w = await startWorker();
