@@ -16,6 +16,7 @@ export { type Expected, type VerifyOutcome, verifyObject } from './backends/veri
 export { Adler32, adler32, adler32Combine, adler32Hex, adler32Update } from './checksum/adler32.util.js';
 export { DigestStream, type Digests, digestFile, digestOf } from './checksum/digest.stream.js';
 export { configFromEnv, parseSeUrls } from './config/worker.config.js';
+export { bytesStored, jobSeconds, jobsTotal, storageRegistry } from './metrics/storage.metrics.js';
 export {
   type FailedJob,
   JOB_KINDS,

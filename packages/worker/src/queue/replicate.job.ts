@@ -4,6 +4,7 @@ import type { PutResult } from '../backends/backend.types.js';
 import { contentPath } from '../backends/path.util.js';
 import { putWithRetry } from '../backends/put-retry.util.js';
 import { isStorageError, StorageError } from '../backends/storage.error.js';
+import { bytesStored } from '../metrics/storage.metrics.js';
 import { orderByWeight } from '../replicas/placement.util.js';
 import { counts, hasRoom, READABLE, recordReplica, WRITABLE } from '../replicas/replica.util.js';
 import {
@@ -141,6 +142,7 @@ export async function ensureCopies(
         await em.flush();
         need--;
         result.stored.push(se.name);
+        bytesStored.inc({ se: se.name }, put.size);
         ctx.log.info({ objectId, se: se.name, size: put.size }, 'replica stored and verified');
       } catch (e) {
         errors.push(e);

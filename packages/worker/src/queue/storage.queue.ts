@@ -1,4 +1,5 @@
 import { type Job, type JobWithMetadata, PgBoss } from 'pg-boss';
+import { jobSeconds, jobsTotal } from '../metrics/storage.metrics.js';
 
 export const JOB_KINDS = ['store', 'verify', 'stage', 'replicate', 'delete', 'scan'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -127,7 +128,17 @@ export class StorageQueue {
         },
         async (jobs: Job<JobData[JobKind]>[]) => {
           const job = jobs[0]!;
-          return h(job.data, { id: job.id, signal: job.signal, retryCount: job.retryCount });
+          const end = jobSeconds.startTimer({ kind });
+          try {
+            const out = await h(job.data, { id: job.id, signal: job.signal, retryCount: job.retryCount });
+            jobsTotal.inc({ kind, outcome: 'completed' });
+            return out;
+          } catch (e) {
+            jobsTotal.inc({ kind, outcome: 'failed' });
+            throw e;
+          } finally {
+            end();
+          }
         },
       );
     }

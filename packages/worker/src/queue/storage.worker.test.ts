@@ -25,6 +25,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { contentPath } from '../backends/path.util.js';
 import { digestOf } from '../checksum/digest.stream.js';
+import { storageRegistry } from '../metrics/storage.metrics.js';
 import { Replica, StoredObject } from '../replicas/storage.entity.js';
 import { GridSe } from '../testing/grid-se.harness.js';
 import { ThrowawayDb } from '../testing/pg.harness.js';
@@ -118,6 +119,9 @@ describe('storage jobs on pg-boss against two real XRootD SEs', () => {
     assert.equal(j2.state, 'completed');
     assert.deepEqual((j2.output as { stored: string[] }).stored, []);
     assert.equal((await replicas(objectId)).length, 2);
+    const metrics = await storageRegistry.metrics();
+    assert.match(metrics, /medgrid_storage_bytes_stored_total\{se="se1"\} \d+/);
+    assert.match(metrics, /medgrid_storage_jobs_total\{kind="store",outcome="completed"\} [1-9]/);
   });
 
   it('a wrong robot certificate fails the job with "credentials refused" naming the SE; it can be retried', async () => {
