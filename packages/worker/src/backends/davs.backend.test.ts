@@ -26,6 +26,7 @@ import { GridSe } from '../testing/grid-se.harness.js';
 import type { StorageBackend } from './backend.types.js';
 import { loadTls } from './credentials.util.js';
 import { openBackend } from './open.backend.js';
+import { putWithRetry } from './put-retry.util.js';
 import { isStorageError, StorageError } from './storage.error.js';
 import { verifyObject } from './verify.util.js';
 
@@ -230,6 +231,44 @@ describe('davs backend against two real XRootD SEs', () => {
       [['interop/by-davix', body.length]],
     );
     assert.equal((await se1.stat('interop/by-davix'))?.adler32, adler32Hex(adler32(body)));
+  });
+
+  it('putWithRetry reopens the source and succeeds once a stopped SE is back', async () => {
+    se.kill(2);
+    const body = randomBytes(300_000);
+    let opens = 0;
+    const restart = sleep(300).then(() => se.start());
+    const r = await putWithRetry(
+      se2,
+      () => {
+        opens++;
+        return Readable.from([body]);
+      },
+      'retry/obj',
+      body.length,
+      { attempts: 5, baseDelayMs: 400 },
+    );
+    await restart;
+    assert.ok(opens >= 2, `opened ${opens} times`);
+    assert.equal(r.adler32, adler32Hex(adler32(body)));
+    assert.ok(readFileSync(join(se.data(2), 'retry/obj')).equals(body));
+    // Non-retryable errors are not retried.
+    const bad = openBackend(se.url(2), se.intruder(), { name: 'se2' });
+    let tries = 0;
+    await assert.rejects(
+      putWithRetry(
+        bad,
+        () => {
+          tries++;
+          return Readable.from([body]);
+        },
+        'retry/denied',
+        body.length,
+      ),
+      /credentials refused/,
+    );
+    await bad.close();
+    assert.equal(tries, 1);
   });
 
   it('an SE stopped mid-upload gives a clear retryable error, and the put succeeds once it is back', async () => {
