@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -110,9 +110,7 @@ export class FileBackend implements StorageBackend {
     const fh = await open(p, 'r').catch((e) => {
       throw this.wrap('GET', e);
     });
-    return createReadStream('', { fd: fh.fd, highWaterMark: 1 << 20, autoClose: true }).on('close', () => {
-      fh.close().catch(() => undefined);
-    });
+    return fh.createReadStream({ highWaterMark: 1 << 20 });
   }
 
   async stat(path: string, opts: { checksum?: boolean } = {}): Promise<ObjectStat | null> {
