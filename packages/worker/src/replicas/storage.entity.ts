@@ -56,6 +56,8 @@ export const Replica = defineEntity({
   name: 'Replica',
   tableName: 'storage_replica',
   uniques: [{ properties: ['object', 'se'] }],
+  // Scans read every replica of one SE.
+  indexes: [{ properties: ['se', 'state'] }],
   properties: {
     id: p.integer().primary().autoincrement(),
     object: () => p.manyToOne(StoredObject).deleteRule('cascade'),
