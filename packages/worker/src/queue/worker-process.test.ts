@@ -45,6 +45,8 @@ describe('worker processes (medgrid-worker) killed and stopped mid-upload', () =
       MEDGRID_QUEUE_RETRY_DELAY_MAX: '2',
       MEDGRID_QUEUE_POLL_SECONDS: '0.5',
       MEDGRID_LOG_LEVEL: 'warn',
+      // A loaded 2-core CI machine can take well over the default 30 s to finish the in-flight upload.
+      MEDGRID_WORKER_STOP_TIMEOUT_MS: '180000',
     };
     const child = fork(MAIN, [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(child);
