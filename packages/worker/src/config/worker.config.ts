@@ -44,7 +44,7 @@ export function parseSeUrls(spec: string): SeInput[] {
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnvConfig {
   const databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) throw new Error('the worker needs DATABASE_URL');
-  const dataDir = resolve(env.MEDGRID_DATA_DIR || '.medgrid/data');
+  const dataDir = resolve(env.MEDGRID_DATA_DIR || '.medgrid');
   const credentials: SeCredentials = {};
   if (env.MEDGRID_ROBOT_PROXY) credentials.proxyFile = env.MEDGRID_ROBOT_PROXY;
   if (env.MEDGRID_ROBOT_CERT) credentials.certFile = env.MEDGRID_ROBOT_CERT;
