@@ -2,7 +2,7 @@
 // DICOM gateway benchmark: storescu (TCP_NODELAY=1) -> storescp, -> Orthanc, -> gateway, same workload, same run;
 // then C-MOVE of the whole workload from Orthanc and from the gateway to a storescp.
 // Usage: pnpm --filter @medgrid/dicom run build && pnpm --filter @medgrid/gateway run build &&
-//        pnpm exec node bench/gateway/gateway-bench.mjs [--write-docs] [--keep]
+//        pnpm exec node bench/gateway/gateway-bench.mjs [--write-docs] [--keep] [--generate DIR (only write the workload)]
 import { execFile, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -176,6 +176,14 @@ async function moveAll(port, aec, aem, studies) {
 }
 
 async function main() {
+  const genOnly = args.indexOf('--generate');
+  if (genOnly >= 0) {
+    const w = generate(args[genOnly + 1]);
+    console.log(
+      `generated ${w.count} instances (${(w.bytes / 1e6).toFixed(0)} MB) into ${args[genOnly + 1]}`,
+    );
+    return;
+  }
   const work = mkdtempSync(join(tmpdir(), 'medgrid-gw-bench-'));
   const data = join(work, 'data');
   const t0 = Date.now();

@@ -39,7 +39,15 @@ export const OUR_MAX_PDU = 262_144;
 export interface DimseMessage {
   pcId: number;
   command: Command;
-  dataset?: Buffer;
+  /** The dataset as received, in its P-DATA fragments (not concatenated, to save a copy). */
+  datasetParts?: Buffer[];
+}
+
+/** The message's dataset as one buffer (empty when it has none). */
+export function datasetOf(msg: DimseMessage): Buffer {
+  const p = msg.datasetParts;
+  if (!p) return Buffer.alloc(0);
+  return p.length === 1 ? p[0]! : Buffer.concat(p);
 }
 
 export interface PresentationContext {
@@ -286,11 +294,11 @@ export class Association {
         if (this.pendingCommand.pcId !== pcId) throw new PduError('dataset on another presentation context');
         this.dsParts.push(value);
         if (mch & 2) {
-          const dataset = this.dsParts.length === 1 ? this.dsParts[0]! : Buffer.concat(this.dsParts);
+          const datasetParts = this.dsParts;
           this.dsParts = [];
           const pc = this.pendingCommand;
           this.pendingCommand = undefined;
-          this.deliver({ ...pc, dataset });
+          this.deliver({ ...pc, datasetParts });
         }
       }
     }

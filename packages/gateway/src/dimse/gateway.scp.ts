@@ -14,7 +14,13 @@ import {
 import { type DeidSource, RetrieveError, restoreOriginal } from '../retrieve/retrieve.service.js';
 import type { Spool } from '../spool/spool.js';
 import type { RetrieveRow, Vault } from '../vault/vault.service.js';
-import type { AcceptorHooks, Association, DimseMessage, Negotiation } from './association.js';
+import {
+  type AcceptorHooks,
+  type Association,
+  type DimseMessage,
+  datasetOf,
+  type Negotiation,
+} from './association.js';
 import {
   C_ECHO_RQ,
   C_ECHO_RSP,
@@ -172,7 +178,7 @@ export function createScpHooks(policy: ScpPolicy, svc: ScpServices): AcceptorHoo
     const cmd = msg.command;
     const pc = assoc.contexts.get(msg.pcId)!;
     const extra = { affectedSopInstanceUid: cmd.affectedSopInstanceUid };
-    if (!msg.dataset || !isStorageClass(pc.abstractSyntax)) {
+    if (!msg.datasetParts || !isStorageClass(pc.abstractSyntax)) {
       await respond(assoc, msg.pcId, cmd, STATUS_CANNOT_UNDERSTAND, extra);
       return;
     }
@@ -183,18 +189,22 @@ export function createScpHooks(policy: ScpPolicy, svc: ScpServices): AcceptorHoo
         pc.transferSyntax,
         assoc.callingAe,
       ),
-      msg.dataset,
+      ...msg.datasetParts,
     ]);
     await svc.ingest.waitForRoom();
-    // The fsync runs in the thread pool while de-identification runs here.
+    const tSpool = performance.now();
+    // The fsync runs in the thread pool while the instance is parsed here; de-identification follows the response.
     const spooled = svc.spool.write([file]).then(
-      (id) => ({ id }),
+      (id) => {
+        svc.metrics.spoolWriteSeconds.observe((performance.now() - tSpool) / 1000);
+        return { id };
+      },
       (err: NodeJS.ErrnoException) => ({ err }),
     );
-    let prepared: ReturnType<IngestPipeline['prepare']> | undefined;
+    let attrs: ReturnType<IngestPipeline['validate']> | undefined;
     let prepErr: unknown;
     try {
-      prepared = svc.ingest.prepare(file);
+      attrs = svc.ingest.validate(file);
     } catch (err) {
       prepErr = err;
     }
@@ -213,7 +223,7 @@ export function createScpHooks(policy: ScpPolicy, svc: ScpServices): AcceptorHoo
       svc.errors.push('store', comment);
       svc.log.warn({ callingAe: assoc.callingAe, reason: describeFailure(prepErr) }, 'instance refused');
     } else {
-      svc.ingest.enqueue({ spoolId: s.id, callingAe: assoc.callingAe, prepared });
+      svc.ingest.enqueue({ spoolId: s.id, callingAe: assoc.callingAe, file, attrs });
     }
     await respond(assoc, msg.pcId, cmd, status, { ...extra, errorComment: comment });
     svc.metrics.storeSeconds.observe((performance.now() - t0) / 1000);
@@ -225,7 +235,7 @@ export function createScpHooks(policy: ScpPolicy, svc: ScpServices): AcceptorHoo
     const pc = assoc.contexts.get(msg.pcId)!;
     let status = STATUS_SUCCESS;
     try {
-      const id = parseIdentifier(msg.dataset ?? Buffer.alloc(0), pc.transferSyntax);
+      const id = parseIdentifier(datasetOf(msg), pc.transferSyntax);
       const rows = await findMatches(svc.vault, id);
       for (const row of rows) {
         if (assoc.cancelled.has(cmd.messageId ?? -1) || assoc.closed) {
@@ -253,7 +263,7 @@ export function createScpHooks(policy: ScpPolicy, svc: ScpServices): AcceptorHoo
     msg: DimseMessage,
     pcTs: string,
   ): Promise<{ id: Identifier; rows: RetrieveRow[] }> {
-    const id = parseIdentifier(msg.dataset ?? Buffer.alloc(0), pcTs);
+    const id = parseIdentifier(datasetOf(msg), pcTs);
     const { sql, params } = whereOf(id);
     return { id, rows: await svc.vault.forRetrieve(sql, params) };
   }

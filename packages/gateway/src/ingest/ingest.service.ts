@@ -24,7 +24,9 @@ export interface Prepared {
 interface Job {
   spoolId: string;
   callingAe: string | null;
-  prepared?: Prepared;
+  /** The spooled bytes and their query attributes, when the job comes straight from C-STORE. */
+  file?: Buffer;
+  attrs?: QueryAttributes;
 }
 
 /** Why an instance cannot be ingested, without any value from the dataset. */
@@ -83,7 +85,7 @@ export class IngestPipeline {
   private running = false;
   private idle: (() => void)[] = [];
   private room: (() => void)[] = [];
-  readonly maxQueued = 256;
+  readonly maxQueued = 128;
 
   constructor(
     private readonly opts: {
@@ -101,14 +103,23 @@ export class IngestPipeline {
     },
   ) {}
 
-  /** De-identifies and indexes one instance in memory (throws a DicomError if it cannot be parsed). */
-  prepare(file: Buffer): Prepared {
-    const deid = deidentify(file, { profile: this.opts.profile, secret: this.opts.secret });
+  /**
+   * Parses one instance and reads its query attributes (throws if it cannot be parsed or lacks its UIDs).
+   * This is what C-STORE checks before answering; de-identification follows off the response path.
+   */
+  validate(file: Buffer): QueryAttributes {
     const attrs = extractQueryAttributes(file);
     if (!attrs.sopInstanceUid || !attrs.studyInstanceUid || !attrs.seriesInstanceUid) {
       throw Object.assign(new Error('instance lacks its UIDs'), { code: 'MISSING_UIDS' });
     }
-    return { deid, attrs };
+    return attrs;
+  }
+
+  /** De-identifies and indexes one instance in memory. */
+  prepare(file: Buffer, attrs?: QueryAttributes): Prepared {
+    const a = attrs ?? this.validate(file);
+    const deid = deidentify(file, { profile: this.opts.profile, secret: this.opts.secret });
+    return { deid, attrs: a };
   }
 
   get backlog(): number {
@@ -163,8 +174,10 @@ export class IngestPipeline {
     const done: string[] = [];
     for (const job of batch) {
       try {
-        const p = job.prepared ?? this.prepare(await spool.read(job.spoolId));
-        job.prepared = undefined;
+        const p = this.prepare(job.file ?? (await spool.read(job.spoolId)), job.attrs);
+        job.file = undefined;
+        // Let the network (and C-STORE responses) in between instances.
+        await new Promise((r) => setImmediate(r));
         rows.push(toRow(p, job.callingAe));
         cached.push({ deidSopUid: p.deid.identity.newSopInstanceUid, bytes: p.deid.deidentified });
         done.push(job.spoolId);

@@ -21,6 +21,12 @@ export class GatewayMetrics {
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 2],
     registers: [this.registry],
   });
+  readonly spoolWriteSeconds = new Histogram({
+    name: 'medgrid_gateway_spool_write_seconds',
+    help: 'Durable spool write (write, fsync, rename, directory fsync)',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.5],
+    registers: [this.registry],
+  });
   readonly ingested = new Counter({
     name: 'medgrid_gateway_ingested_total',
     help: 'Instances de-identified and recorded in the vault',

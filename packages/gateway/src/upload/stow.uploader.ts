@@ -52,6 +52,8 @@ export class StowUploader {
       u.protocol === 'https:'
         ? new https.Agent({
             keepAlive: true,
+            // No TLS session resumption: servers that verify client certificates may refuse resumed sessions.
+            maxCachedSessions: 0,
             cert: cfg.certFile ? fs.readFileSync(cfg.certFile) : undefined,
             key: cfg.keyFile ? fs.readFileSync(cfg.keyFile) : undefined,
             ca: cfg.caFile ? fs.readFileSync(cfg.caFile) : undefined,

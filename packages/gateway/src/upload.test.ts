@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CORPUS, run, startTestGateway, type TestGateway, tempDir } from './testing/harness.js';
+import { type Orthanc, startOrthanc } from './testing/orthanc.js';
+import { freePort, waitForPort } from './testing/peers.js';
+import { acceptedUids } from './upload/stow.uploader.js';
+
+async function openssl(args: string[], cwd: string): Promise<void> {
+  const r = await run('openssl', args, { cwd });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** A throwaway PKI: a CA, a server certificate for 127.0.0.1 and a clientAuth certificate for the gateway. */
+async function makePki(dir: string) {
+  writeFileSync(path.join(dir, 'srv.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(path.join(dir, 'cli.ext'), 'extendedKeyUsage=clientAuth\n');
+  await openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-subj',
+      '/CN=MedGrid Test CA',
+      '-days',
+      '2',
+    ],
+    dir,
+  );
+  for (const [name, cn] of [
+    ['srv', '127.0.0.1'],
+    ['cli', 'gateway.test'],
+  ] as const) {
+    await openssl(
+      [
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${cn}`,
+      ],
+      dir,
+    );
+    await openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+      ],
+      dir,
+    );
+  }
+  writeFileSync(
+    path.join(dir, 'srv-bundle.pem'),
+    readFileSync(path.join(dir, 'srv.pem')) + readFileSync(path.join(dir, 'srv.key'), 'utf8'),
+  );
+  return {
+    ca: path.join(dir, 'ca.pem'),
+    cert: path.join(dir, 'cli.pem'),
+    key: path.join(dir, 'cli.key'),
+    serverBundle: path.join(dir, 'srv-bundle.pem'),
+  };
+}
+
+function httpsJson(url: string, pki: { ca: string; cert: string; key: string }): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(
+        url,
+        { agent: false, ca: readFileSync(pki.ca), cert: readFileSync(pki.cert), key: readFileSync(pki.key) },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => {
+            body += c;
+          });
+          res.on('end', () => resolve(JSON.parse(body)));
+        },
+      )
+      .on('error', reject);
+  });
+}
+
+async function until(fn: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return true;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return false;
+}
+
+// Orthanc 1.10.1's own HTTPS (civetweb) segfaults on this Debian's OpenSSL 3 as soon as a request arrives, so
+// mutual TLS is terminated by socat (OpenSSL, verify=1 against our CA) in front of Orthanc's HTTP port.
+describe('STOW-RS upload with the gateway certificate (mutual TLS via socat) to Orthanc', () => {
+  let dir: string;
+  let pki: Awaited<ReturnType<typeof makePki>>;
+  let orthanc: Orthanc;
+  let tls: ChildProcess;
+  let tlsUrl: string;
+  const gateways: TestGateway[] = [];
+  before(async () => {
+    dir = tempDir('medgrid-pki-');
+    pki = await makePki(dir);
+    orthanc = await startOrthanc();
+    const port = await freePort();
+    const target = new URL(orthanc.url);
+    tls = spawn(
+      'socat',
+      [
+        '-d',
+        '-d',
+        `OPENSSL-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,cert=${pki.serverBundle},cafile=${pki.ca},verify=1`,
+        `TCP:127.0.0.1:${target.port}`,
+      ],
+      { stdio: ['ignore', 'ignore', process.env.SOCAT_LOG ? 'inherit' : 'ignore'] },
+    );
+    await waitForPort(port);
+    tlsUrl = `https://127.0.0.1:${port}`;
+  });
+  after(async () => {
+    for (const g of gateways) await g.stop();
+    tls.kill('SIGTERM');
+    await orthanc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const files = ['CT_small.dcm', 'MR_small.dcm'].map((f) => path.join(CORPUS, 'pydicom/test_files', f));
+
+  test('with its client certificate the gateway uploads; Orthanc holds the de-identified instances', async () => {
+    const t = await startTestGateway({
+      MEDGRID_GATEWAY_STOW_URL: `${tlsUrl}/dicom-web/studies`,
+      MEDGRID_GATEWAY_TLS_CERT: pki.cert,
+      MEDGRID_GATEWAY_TLS_KEY: pki.key,
+      MEDGRID_GATEWAY_TLS_CA: pki.ca,
+    });
+    gateways.push(t);
+    const r = await run('storescu', ['-aec', 'MEDGRID', '127.0.0.1', String(t.gw.port), ...files]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(
+      await until(async () => (await t.gw.vault.backlogCounts()).uploaded === 2, 30_000),
+      JSON.stringify(t.gw.errors.list()),
+    );
+    const ids = (await httpsJson(`${tlsUrl}/instances`, pki)) as string[];
+    assert.equal(ids.length, 2);
+    const tags = (await httpsJson(`${tlsUrl}/instances/${ids[0]}/simplified-tags`, pki)) as Record<
+      string,
+      string
+    >;
+    assert.equal(tags.PatientIdentityRemoved, 'YES');
+  });
+
+  test('without a client certificate the server refuses it, and the instances stay in the backlog', async () => {
+    const t = await startTestGateway({
+      MEDGRID_GATEWAY_STOW_URL: `${tlsUrl}/dicom-web/studies`,
+      MEDGRID_GATEWAY_TLS_CA: pki.ca,
+      MEDGRID_GATEWAY_STOW_MAX_BACKOFF_MS: '500',
+    });
+    gateways.push(t);
+    const r = await run('storescu', ['-aec', 'MEDGRID', '127.0.0.1', String(t.gw.port), files[0]!]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(await until(async () => t.gw.errors.list().some((e) => e.where === 'upload'), 20_000));
+    assert.deepEqual(await t.gw.vault.backlogCounts(), { pending: 1, uploaded: 0, failed: 0 });
+  });
+
+  test('STOW-RS response parsing: only instances in ReferencedSOPSequence count as stored', () => {
+    const body = JSON.stringify({
+      '00081199': { vr: 'SQ', Value: [{ '00081155': { vr: 'UI', Value: ['1.2.3'] } }] },
+      '00081198': { vr: 'SQ', Value: [{ '00081155': { vr: 'UI', Value: ['1.2.4'] } }] },
+    });
+    assert.deepEqual([...acceptedUids(body, ['1.2.3', '1.2.4'], 202)], ['1.2.3']);
+    assert.deepEqual([...acceptedUids('', ['1.2.3'], 200)], ['1.2.3']);
+    assert.deepEqual([...acceptedUids('<html>', ['1.2.3'], 202)], []);
+  });
+});
