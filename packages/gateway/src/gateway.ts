@@ -11,6 +11,7 @@ import { createScpHooks } from './dimse/gateway.scp.js';
 import { DeidCache, IngestPipeline } from './ingest/ingest.service.js';
 import { ErrorLog, GatewayMetrics } from './ops/metrics.js';
 import { LocalCacheSource } from './retrieve/retrieve.service.js';
+import { WadoRsSource } from './retrieve/wado.source.js';
 import { Spool } from './spool/spool.js';
 import { StowUploader } from './upload/stow.uploader.js';
 import { openVault } from './vault/orm.js';
@@ -76,9 +77,17 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const recovered = await ingest.recover();
   if (recovered) log.info({ count: recovered }, 'recovering spooled instances from a previous run');
   if (config.stow) uploader = new StowUploader(config.stow, { vault, cache, log, metrics, errors });
+  const wado = config.wadoUrl
+    ? new WadoRsSource(config.wadoUrl, {
+        certFile: config.tlsFiles.certFile,
+        keyFile: config.tlsFiles.keyFile,
+        caFile: config.tlsFiles.caFile,
+      })
+    : undefined;
+  const sources = [new LocalCacheSource(cache), ...(wado ? [wado] : [])];
   const hooks = createScpHooks(
     { aeTitle: config.aeTitle, allowedCallingAeTitles: config.allowedCallingAeTitles, peers: config.peers },
-    { spool, ingest, vault, sources: [new LocalCacheSource(cache)], log, metrics, errors },
+    { spool, ingest, vault, sources, log, metrics, errors },
   );
   const dimse = await listenDimse({ host: config.host, port: config.port, hooks });
   uploader?.start();
@@ -131,6 +140,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       await dimse.close();
       await ingest.drained();
       uploader?.stop();
+      wado?.close();
       await new Promise<void>((r) => (httpServer ? httpServer.close(() => r()) : r()));
       await vault.close();
     },

@@ -197,3 +197,57 @@ describe('STOW-RS upload with the gateway certificate (mutual TLS via socat) to 
     assert.deepEqual([...acceptedUids('<html>', ['1.2.3'], 202)], []);
   });
 });
+
+describe('retrieve falls back to the server WADO-RS when the local cache lost an object', () => {
+  test('C-MOVE after the cache is emptied: fetched from Orthanc WADO-RS, restored bit for bit', async () => {
+    const orthanc = await startOrthanc();
+    const dir = tempDir('medgrid-wado-dest-');
+    const { startStoreScp, filesByUid } = await import('./testing/peers.js');
+    const dest = await startStoreScp(dir, 'STORESCP');
+    const t = await startTestGateway({
+      MEDGRID_GATEWAY_STOW_URL: `${orthanc.url}/dicom-web/studies`,
+      MEDGRID_GATEWAY_WADO_URL: `${orthanc.url}/dicom-web`,
+      MEDGRID_GATEWAY_PEERS: `STORESCP=127.0.0.1:${dest.port}`,
+    });
+    try {
+      const file = path.join(CORPUS, 'pydicom/test_files/CT_small.dcm');
+      // What storescu puts on the wire, as a bit-preserving storescp receives it: the reference.
+      const ref = await run('storescu', ['-aec', 'STORESCP', '127.0.0.1', String(dest.port), file]);
+      assert.equal(ref.code, 0, ref.stderr);
+      const expected = [...filesByUid(dir).values()][0]!.sha;
+      for (const f of (await import('node:fs')).readdirSync(dir)) rmSync(path.join(dir, f));
+      const r = await run('storescu', ['-aec', 'MEDGRID', '127.0.0.1', String(t.gw.port), file]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(await until(async () => (await t.gw.vault.backlogCounts()).uploaded === 1, 30_000));
+      const before = await t.gw.vault.query<{ sha256: string; study_instance_uid: string }>(
+        'select sha256, study_instance_uid from vault_instance',
+      );
+      for (const f of (await import('node:fs')).readdirSync(t.gw.cache.dir)) {
+        if (f.endsWith('.dcm')) rmSync(path.join(t.gw.cache.dir, f));
+      }
+      const m = await run('movescu', [
+        '-S',
+        '-aec',
+        'MEDGRID',
+        '-aem',
+        'STORESCP',
+        '-k',
+        'QueryRetrieveLevel=STUDY',
+        '-k',
+        `StudyInstanceUID=${before.rows[0]!.study_instance_uid}`,
+        '127.0.0.1',
+        String(t.gw.port),
+      ]);
+      assert.equal(m.code, 0, m.stderr);
+      const got = [...filesByUid(dir).values()];
+      assert.equal(got.length, 1);
+      assert.equal(got[0]!.sha, expected, 'the dataset storescu sent, restored from the server copy');
+      assert.ok(t.gw.errors.list().every((e) => e.where !== 'retrieve'));
+    } finally {
+      await t.stop();
+      await dest.stop();
+      await orthanc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

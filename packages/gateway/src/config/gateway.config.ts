@@ -20,6 +20,10 @@ export interface GatewayConfig {
   httpPort: number | undefined;
   deidProfile: string;
   deidSecret: string | undefined;
+  /** WADO-RS base of the central server (retrieve falls back to it when the cache lacks an object). */
+  wadoUrl: string | undefined;
+  /** The gateway's client certificate, key and the server CA (PEM files) for STOW-RS and WADO-RS. */
+  tlsFiles: { certFile?: string; keyFile?: string; caFile?: string };
   stow:
     | {
         url: string;
@@ -82,6 +86,12 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       : undefined,
     deidProfile: env.MEDGRID_GATEWAY_DEID_PROFILE || 'basic',
     deidSecret: env.MEDGRID_GATEWAY_DEID_SECRET || undefined,
+    wadoUrl: env.MEDGRID_GATEWAY_WADO_URL || undefined,
+    tlsFiles: {
+      certFile: env.MEDGRID_GATEWAY_TLS_CERT || undefined,
+      keyFile: env.MEDGRID_GATEWAY_TLS_KEY || undefined,
+      caFile: env.MEDGRID_GATEWAY_TLS_CA || undefined,
+    },
     stow: stowUrl
       ? {
           url: stowUrl,
