@@ -7,6 +7,7 @@ const order = [
   '@medgrid/worker',
   '@medgrid/server',
   '@medgrid/gateway',
+  '@medgrid/web-common',
   '@medgrid/doctor-app',
   '@medgrid/admin-app',
   '@medgrid/e2e',

@@ -34,7 +34,8 @@ describe('doctor and admin apps against the running system', { timeout: 300_000 
       const app = await new AppShellPage(page, `${system!.baseUrl}/`).open();
       assert.equal(await app.serverVersion(), version);
       assert.equal(await app.text('product-name'), 'MedGrid');
-      assert.equal(await app.text('page-title'), 'Welcome, doctor');
+      // Without a session the app opens on the certificate sign-in page.
+      assert.equal(await app.text('page-title'), 'Sign in with your certificate');
       assert.equal(await app.htmlLang(), 'en');
     });
   });
@@ -44,13 +45,12 @@ describe('doctor and admin apps against the running system', { timeout: 300_000 
       const app = await new AppShellPage(page, `${system!.baseUrl}/`).open();
       await app.serverVersion();
       await app.switchLanguage('uk');
-      assert.equal(await app.text('page-title'), 'Вітаємо, лікарю');
-      assert.match(await app.text('main-nav'), /Дослідження/);
-      assert.match(await app.text('main-nav'), /Надані мені/);
+      assert.equal(await app.text('page-title'), 'Вхід за сертифікатом');
+      assert.match(await app.text('sign-in-submit'), /Увійти/);
       assert.equal(await app.htmlLang(), 'uk');
       await page.reload();
       assert.equal(await app.serverVersion(), version);
-      assert.equal(await app.text('page-title'), 'Вітаємо, лікарю');
+      assert.equal(await app.text('page-title'), 'Вхід за сертифікатом');
       assert.equal(await app.htmlLang(), 'uk');
     });
   });
@@ -69,7 +69,7 @@ describe('doctor and admin apps against the running system', { timeout: 300_000 
       const app = await new AppShellPage(page, `${system!.baseUrl}/admin/`).open();
       assert.equal(await app.serverVersion(), version);
       assert.equal(await app.text('app-section'), 'Administration');
-      assert.match(await app.text('main-nav'), /Certificates/);
+      assert.equal(await app.text('page-title'), 'Sign in with your certificate');
     });
   });
 
@@ -79,8 +79,7 @@ describe('doctor and admin apps against the running system', { timeout: 300_000 
       await app.serverVersion();
       await app.switchLanguage('uk');
       assert.equal(await app.text('app-section'), 'Адміністрування');
-      assert.match(await app.text('main-nav'), /Сертифікати/);
-      assert.equal(await app.text('page-title'), 'Адміністрування');
+      assert.equal(await app.text('page-title'), 'Вхід за сертифікатом');
       await app.switchLanguage('en');
       assert.equal(await app.text('app-section'), 'Administration');
     });
@@ -88,11 +87,15 @@ describe('doctor and admin apps against the running system', { timeout: 300_000 
 
   it('deep links load the right app (SPA fallback)', async () => {
     await withPage(browser!, 'deep-links', async (page) => {
+      // Signed out, a deep link lands on that app's sign-in page, which returns to it afterwards.
       const doctor = await new AppShellPage(page, `${system!.baseUrl}/studies`).open();
-      assert.equal(await doctor.text('page-title'), 'Studies');
+      assert.equal(await doctor.text('page-title'), 'Sign in with your certificate');
+      assert.equal(new URL(page.url()).searchParams.get('redirect'), '/studies');
       assert.equal(await doctor.serverVersion(), version);
       const admin = await new AppShellPage(page, `${system!.baseUrl}/admin/certificates`).open();
-      assert.equal(await admin.text('page-title'), 'Certificates');
+      assert.equal(await admin.text('page-title'), 'Sign in with your certificate');
+      assert.equal(new URL(page.url()).pathname, '/admin/sign-in');
+      assert.equal(new URL(page.url()).searchParams.get('redirect'), '/certificates');
       assert.equal(await admin.text('app-section'), 'Administration');
     });
   });

@@ -1,12 +1,14 @@
+import { createGraphqlClient, createSession } from '@medgrid/web-common';
 import urql from '@urql/vue';
 import { createApp } from 'vue';
 import AppShell from './app/AppShell.vue';
-import { createGraphqlClient } from './graphql/client.js';
-import { createAppI18n } from './i18n/i18n.js';
-import { createAppRouter } from './router/router.js';
+import { createAdminI18n } from './i18n/i18n.js';
+import { createAppRouter, installAdminGuards } from './router/router.js';
 
-createApp(AppShell)
-  .use(createAppRouter())
-  .use(createAppI18n())
-  .use(urql, createGraphqlClient())
-  .mount('#app');
+const client = createGraphqlClient();
+const session = createSession(client);
+const router = createAppRouter();
+installAdminGuards(router, session);
+session.startWatching();
+
+createApp(AppShell).use(router).use(createAdminI18n()).use(urql, client).use(session).mount('#app');

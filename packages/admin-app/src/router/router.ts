@@ -1,3 +1,4 @@
+import { installSessionGuard, type Me, type Session } from '@medgrid/web-common';
 import {
   createRouter,
   createWebHistory,
@@ -7,23 +8,56 @@ import {
 } from 'vue-router';
 import HomePage from '../pages/HomePage.vue';
 
-// Sections not built yet share one lazily loaded placeholder, keeping the first bundle small.
-const PlaceholderPage = () => import('../pages/PlaceholderPage.vue');
+const ADMIN_ROLES = ['VO_ADMIN', 'CA_OPERATOR', 'GROUP_MANAGER'];
+
+/** Administrative roles count only while the membership is active (the server's policy says the same). */
+export function isAdministrator(me: Me | null): boolean {
+  return !!me && me.access === 'ACTIVE' && me.roles.some((r) => ADMIN_ROLES.includes(r.role));
+}
 
 export const routes: RouteRecordRaw[] = [
   { path: '/', name: 'home', component: HomePage },
   {
-    path: '/certificates',
-    name: 'certificates',
-    component: PlaceholderPage,
-    meta: { title: 'nav.certificates' },
+    path: '/sign-in',
+    name: 'sign-in',
+    component: () => import('@medgrid/web-common/SignInPage.vue'),
+    meta: { public: true },
   },
-  { path: '/membership', name: 'membership', component: PlaceholderPage, meta: { title: 'nav.membership' } },
-  { path: '/storage', name: 'storage', component: PlaceholderPage, meta: { title: 'nav.storage' } },
-  { path: '/audit', name: 'audit', component: PlaceholderPage, meta: { title: 'nav.audit' } },
+  {
+    path: '/refused',
+    name: 'refused',
+    component: () => import('../pages/RefusedPage.vue'),
+    meta: { anyone: true },
+  },
+  { path: '/certificates', name: 'certificates', component: () => import('../pages/CertificatesPage.vue') },
+  { path: '/members', name: 'members', component: () => import('../pages/MembersPage.vue') },
+  {
+    path: '/requests',
+    name: 'requests',
+    component: () => import('../pages/MembersPage.vue'),
+    props: { queue: true },
+  },
+  { path: '/groups', name: 'groups', component: () => import('../pages/GroupsPage.vue') },
+  { path: '/policy', name: 'policy', component: () => import('../pages/PolicyPage.vue') },
+  { path: '/audit', name: 'audit', component: () => import('../pages/AuditPage.vue') },
+  {
+    path: '/storage',
+    name: 'storage',
+    component: () => import('../pages/PlaceholderPage.vue'),
+    meta: { title: 'nav.storage', body: 'placeholder.storage' },
+  },
   { path: '/:rest(.*)*', name: 'not-found', component: () => import('../pages/NotFoundPage.vue') },
 ];
 
 export function createAppRouter(history: RouterHistory = createWebHistory(import.meta.env.BASE_URL)): Router {
   return createRouter({ history, routes });
+}
+
+/** Sign-in for every route but /sign-in; then administrators only (others see /refused). */
+export function installAdminGuards(router: Router, session: Session): void {
+  installSessionGuard(router, session);
+  router.beforeEach((to) => {
+    if (to.meta.public || to.meta.anyone) return true;
+    return isAdministrator(session.me.value) ? true : { name: 'refused' };
+  });
 }

@@ -1,25 +1,99 @@
 import { flushPromises } from '@vue/test-utils';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { graphqlFetch, mountWithApp } from '../test-support/mount-with-app.js';
+import { graphqlServer, mountWithApp, testMe } from '../test-support/mount-with-app.js';
 import AppShell from './AppShell.vue';
+
+const answers = (me: unknown, memberships: unknown[] = []) => ({
+  Version: { data: { version: '0.1.0' } },
+  Me: { data: { me } },
+  MyMemberships: { data: { myMemberships: memberships } },
+});
 
 describe('AppShell', () => {
   beforeEach(() => localStorage.clear());
 
-  it('shows the product, the navigation and the server version', async () => {
+  it('sends a visitor without a session to the certificate sign-in page', async () => {
     const wrapper = await mountWithApp(AppShell, {
-      fetch: graphqlFetch({ data: { version: '0.1.0' } }).fetch,
+      fetch: graphqlServer(answers(null)).fetch,
+      path: '/studies',
+    });
+    expect(wrapper.get('[data-testid="page-title"]').text()).toBe('Sign in with your certificate');
+    expect(wrapper.get('[data-testid="main-nav"]').text()).toBe('');
+    expect(wrapper.get('[data-testid="server-version"]').text()).toBe('0.1.0');
+  });
+
+  it('shows the product, the navigation and the server version when signed in', async () => {
+    const wrapper = await mountWithApp(AppShell, {
+      fetch: graphqlServer(
+        answers(testMe(), [
+          {
+            id: 'm',
+            groupPath: '/medgrid/a',
+            status: 'ACTIVE',
+            requestedRole: 'DOCTOR',
+            expiresAt: null,
+            reason: null,
+            suspensionKind: null,
+          },
+        ]),
+      ).fetch,
     });
     expect(wrapper.get('[data-testid="product-name"]').text()).toBe('MedGrid');
     expect(wrapper.get('[data-testid="main-nav"]').text()).toContain('Studies');
     expect(wrapper.get('[data-testid="page-title"]').text()).toBe('Welcome, doctor');
     expect(wrapper.get('[data-testid="server-version"]').text()).toBe('0.1.0');
+    expect(wrapper.get('[data-testid="my-membership"]').text()).toContain('active');
+  });
+
+  it('tells a suspended member that access is refused', async () => {
+    const wrapper = await mountWithApp(AppShell, {
+      fetch: graphqlServer(
+        answers(testMe({ access: 'INACTIVE' }), [
+          {
+            id: 'm',
+            groupPath: '/medgrid/a',
+            status: 'SUSPENDED',
+            requestedRole: 'DOCTOR',
+            expiresAt: null,
+            reason: 'audit',
+            suspensionKind: 'manual',
+          },
+        ]),
+      ).fetch,
+    });
+    expect(wrapper.get('[data-testid="access-refused"]').text()).toContain('suspended');
+    expect(wrapper.find('[data-testid="membership-request-form"]').exists()).toBe(false);
+  });
+
+  it('lets a newcomer request membership', async () => {
+    const server = graphqlServer({
+      ...answers(testMe({ access: 'INACTIVE', roles: [] })),
+      RequestMembership: {
+        data: {
+          requestMembership: {
+            id: 'm',
+            groupPath: '/medgrid/a',
+            status: 'REQUESTED',
+            requestedRole: 'DOCTOR',
+            expiresAt: null,
+            reason: null,
+            suspensionKind: null,
+          },
+        },
+      },
+    });
+    const wrapper = await mountWithApp(AppShell, { fetch: server.fetch });
+    await wrapper.get('[data-testid="membership-group"]').setValue('/medgrid/a');
+    await wrapper.get('[data-testid="membership-request-form"]').trigger('submit');
+    await flushPromises();
+    expect(server.requests.find((r) => r.body.operationName === 'RequestMembership')?.body.variables).toEqual(
+      { groupPath: '/medgrid/a' },
+    );
+    expect(wrapper.get('[data-testid="membership-message"]').text()).toBe('Your request has been sent.');
   });
 
   it('switches to Ukrainian, remembers the choice and sets <html lang>', async () => {
-    const wrapper = await mountWithApp(AppShell, {
-      fetch: graphqlFetch({ data: { version: '0.1.0' } }).fetch,
-    });
+    const wrapper = await mountWithApp(AppShell, { fetch: graphqlServer(answers(testMe())).fetch });
     expect(document.documentElement.lang).toBe('en');
     await wrapper.get('[data-testid="lang-uk"]').trigger('click');
     await flushPromises();
@@ -37,7 +111,7 @@ describe('AppShell', () => {
 
   it('renders a not-found page for unknown paths', async () => {
     const wrapper = await mountWithApp(AppShell, {
-      fetch: graphqlFetch({ data: { version: '0.1.0' } }).fetch,
+      fetch: graphqlServer(answers(testMe())).fetch,
       path: '/no/such/page',
     });
     expect(wrapper.get('[data-testid="page-title"]').text()).toBe('Page not found');

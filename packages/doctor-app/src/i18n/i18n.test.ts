@@ -1,20 +1,18 @@
+import { initialLocale, isLocale, messageKeys, setLocale } from '@medgrid/web-common';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createAppI18n, initialLocale, isLocale, setLocale } from './i18n.js';
+import { createDoctorI18n } from './i18n.js';
 import { en } from './messages.en.js';
 import { uk } from './messages.uk.js';
-
-function keys(value: object, prefix = ''): string[] {
-  return Object.entries(value).flatMap(([k, v]) =>
-    typeof v === 'object' && v !== null ? keys(v, `${prefix}${k}.`) : [`${prefix}${k}`],
-  );
-}
 
 describe('i18n', () => {
   beforeEach(() => localStorage.clear());
 
   it('has the same keys in Ukrainian and English, and every Ukrainian text is filled in', () => {
-    expect(keys(uk).sort()).toEqual(keys(en).sort());
-    expect(keys(uk).length).toBeGreaterThan(10);
+    expect(messageKeys(uk).sort()).toEqual(messageKeys(en).sort());
+    expect(messageKeys(uk).length).toBeGreaterThan(10);
+    const flat = (m: object, k: string) =>
+      k.split('.').reduce<unknown>((o, p) => (o as Record<string, unknown>)[p], m);
+    for (const key of messageKeys(uk)) expect(String(flat(uk, key)).trim(), key).not.toBe('');
   });
 
   it('starts from the remembered choice', () => {
@@ -26,10 +24,12 @@ describe('i18n', () => {
   });
 
   it('setLocale changes the language, remembers it and updates <html lang>', () => {
-    const i18n = createAppI18n('en');
+    const i18n = createDoctorI18n('en');
     expect(i18n.global.t('nav.home')).toBe('Home');
+    expect(i18n.global.t('signIn.title')).toBe('Sign in with your certificate');
     setLocale(i18n.global.locale, 'uk');
     expect(i18n.global.t('nav.home')).toBe('Головна');
+    expect(i18n.global.t('membership.statuses.SUSPENDED')).toBe('призупинено');
     expect(localStorage.getItem('medgrid.locale')).toBe('uk');
     expect(document.documentElement.lang).toBe('uk');
     expect(initialLocale()).toBe('uk');

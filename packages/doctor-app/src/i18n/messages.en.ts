@@ -1,4 +1,7 @@
+import { commonEn } from '@medgrid/web-common';
+
 export const en = {
+  ...commonEn,
   app: {
     product: 'MedGrid',
     tagline: 'Medical images on the grid',
@@ -10,9 +13,6 @@ export const en = {
     shared: 'Shared with me',
     upload: 'Upload',
   },
-  language: {
-    label: 'Language',
-  },
   home: {
     title: 'Welcome, doctor',
     intro: 'Upload, find and share de-identified studies stored on grid storage.',
@@ -20,14 +20,28 @@ export const en = {
   placeholder: {
     body: 'This section is not built yet.',
   },
+  membership: {
+    title: 'Your VO membership',
+    none: 'You are not a member of the MedGrid VO yet. Ask to join a group; an administrator will approve it.',
+    group: 'Group',
+    groupHint: 'For example /medgrid/kyiv-clinic/radiology',
+    request: 'Request membership',
+    requested: 'Your request has been sent.',
+    statuses: {
+      REQUESTED: 'requested, waiting for approval',
+      APPROVED: 'approved, accept the AUP',
+      REJECTED: 'rejected',
+      ACTIVE: 'active',
+      SUSPENDED: 'suspended',
+      EXPIRED: 'expired',
+    },
+    expires: 'until {date}',
+    aupTitle: 'Acceptable-use policy, version {version}',
+    aupAccept: 'I accept',
+  },
   notFound: {
     title: 'Page not found',
     back: 'Back to the start page',
-  },
-  version: {
-    label: 'Server version',
-    loading: 'Connecting to the server…',
-    error: 'The server cannot be reached.',
   },
 };
 

@@ -1,6 +1,8 @@
+import { commonUk } from '@medgrid/web-common';
 import type { Messages } from './messages.en.js';
 
 export const uk: Messages = {
+  ...commonUk,
   app: {
     product: 'MedGrid',
     tagline: 'Медичні зображення в гріді',
@@ -12,9 +14,6 @@ export const uk: Messages = {
     shared: 'Надані мені',
     upload: 'Завантаження',
   },
-  language: {
-    label: 'Мова',
-  },
   home: {
     title: 'Вітаємо, лікарю',
     intro: 'Завантажуйте, шукайте та надавайте доступ до знеособлених досліджень у сховищах гріду.',
@@ -22,13 +21,27 @@ export const uk: Messages = {
   placeholder: {
     body: 'Цей розділ ще в розробці.',
   },
+  membership: {
+    title: 'Ваше членство у ВО',
+    none: 'Ви ще не учасник ВО MedGrid. Подайте заявку до групи — її схвалить адміністратор.',
+    group: 'Група',
+    groupHint: 'Наприклад, /medgrid/kyiv-clinic/radiology',
+    request: 'Подати заявку',
+    requested: 'Заявку надіслано.',
+    statuses: {
+      REQUESTED: 'заявку подано, очікує схвалення',
+      APPROVED: 'схвалено, прийміть правила',
+      REJECTED: 'відхилено',
+      ACTIVE: 'активне',
+      SUSPENDED: 'призупинено',
+      EXPIRED: 'строк минув',
+    },
+    expires: 'до {date}',
+    aupTitle: 'Правила користування, версія {version}',
+    aupAccept: 'Приймаю',
+  },
   notFound: {
     title: 'Сторінку не знайдено',
     back: 'На початкову сторінку',
-  },
-  version: {
-    label: 'Версія сервера',
-    loading: 'Підключення до сервера…',
-    error: 'Сервер недоступний.',
   },
 };

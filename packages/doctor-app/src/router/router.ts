@@ -1,3 +1,4 @@
+import { installSessionGuard, type Session } from '@medgrid/web-common';
 import {
   createRouter,
   createWebHistory,
@@ -12,6 +13,12 @@ const PlaceholderPage = () => import('../pages/PlaceholderPage.vue');
 
 export const routes: RouteRecordRaw[] = [
   { path: '/', name: 'home', component: HomePage },
+  {
+    path: '/sign-in',
+    name: 'sign-in',
+    component: () => import('@medgrid/web-common/SignInPage.vue'),
+    meta: { public: true },
+  },
   { path: '/studies', name: 'studies', component: PlaceholderPage, meta: { title: 'nav.studies' } },
   { path: '/shared', name: 'shared', component: PlaceholderPage, meta: { title: 'nav.shared' } },
   { path: '/upload', name: 'upload', component: PlaceholderPage, meta: { title: 'nav.upload' } },
@@ -20,4 +27,9 @@ export const routes: RouteRecordRaw[] = [
 
 export function createAppRouter(history: RouterHistory = createWebHistory(import.meta.env.BASE_URL)): Router {
   return createRouter({ history, routes });
+}
+
+/** Every route but /sign-in needs a session. */
+export function installDoctorGuards(router: Router, session: Session): void {
+  installSessionGuard(router, session);
 }
