@@ -143,6 +143,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       wado?.close();
       await new Promise<void>((r) => (httpServer ? httpServer.close(() => r()) : r()));
       await vault.close();
+      await spool.close();
     },
   };
 }

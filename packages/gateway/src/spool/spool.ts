@@ -11,6 +11,8 @@ import path from 'node:path';
 export class Spool {
   readonly dir: string;
   private readonly tmp: string;
+  /** The spool directory, kept open so each write costs one directory fsync and no extra open/close. */
+  private dirHandle: Promise<fs.FileHandle> | undefined;
 
   constructor(root: string) {
     this.dir = root;
@@ -43,17 +45,27 @@ export class Spool {
         written += r.bytesWritten;
         pending = skip(pending, r.bytesWritten);
       }
-      await fh.sync();
+      await fh.datasync();
       await fh.close();
       fh = undefined;
       await fs.rename(tmpFile, path.join(this.dir, `${id}.dcm`));
-      await syncDir(this.dir);
+      this.dirHandle ??= fs.open(this.dir, 'r').catch((err: unknown) => {
+        this.dirHandle = undefined;
+        throw err;
+      });
+      await (await this.dirHandle).sync();
       return id;
     } catch (err) {
       await fh?.close().catch(() => undefined);
       await fs.rm(tmpFile, { force: true }).catch(() => undefined);
       throw err;
     }
+  }
+
+  async close(): Promise<void> {
+    const h = this.dirHandle;
+    this.dirHandle = undefined;
+    await (await h)?.close();
   }
 
   file(id: string): string {
