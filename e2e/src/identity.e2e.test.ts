@@ -3,10 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, newContext } from './support/browser.js';
 import {
+  AuditLogPage,
   CertificatesPage,
   type Credential,
   DoctorHomePage,
   developmentAccounts,
+  GroupsPage,
   MembersPage,
   SignInPage,
 } from './support/identity-pages.js';
@@ -157,6 +159,45 @@ describe('certificate sign-in and the admin app against the running system', { t
       assert.equal(
         await signIn.error(),
         'This certificate has been revoked. Ask your administrator for a new one.',
+      );
+    });
+  });
+
+  it('the audit log finds the revocation by user, action and date, and exports it as CSV', async () => {
+    await step('audit', async () => {
+      const audit = await new AuditLogPage(admin.page, system.baseUrl).open();
+      const today = new Date().toISOString().slice(0, 10);
+      const actions = await audit.search(
+        { actor: 'Development Administrator', action: 'certificate.', from: today, to: today },
+        'certificate.revoke',
+      );
+      assert.ok(
+        actions.every((a) => a.startsWith('certificate.')),
+        actions.join(', '),
+      );
+      assert.ok(actions.includes('certificate.issue'));
+      const csv = await audit.exportCsv();
+      const lines = csv.trimEnd().split('\r\n');
+      assert.equal(lines[0], 'at,actor,action,target,ip,details');
+      assert.equal(lines.length, actions.length + 1);
+      assert.ok(
+        lines.some((l) => l.includes('"certificate.revoke"') && l.includes(newDoctor.serial)),
+        csv,
+      );
+    });
+  });
+
+  it('the administrator creates a group and makes a member its manager', async () => {
+    await step('groups', async () => {
+      const groups = await new GroupsPage(admin.page, system.baseUrl).open();
+      await groups.create('/medgrid/dev-clinic', 'e2e-ward');
+      assert.equal(
+        await groups.assignRole(
+          `${doctorName} (e2e-clinic)`,
+          '/medgrid/dev-clinic/e2e-ward',
+          'GROUP_MANAGER',
+        ),
+        'Done.',
       );
     });
   });

@@ -166,3 +166,82 @@ export class DoctorHomePage {
     return this.page.locator(`[data-testid="my-membership"][data-status="${status}"]`);
   }
 }
+
+/** Admin app: group tree and role assignment. */
+export class GroupsPage {
+  constructor(
+    readonly page: Page,
+    readonly baseUrl: string,
+  ) {}
+
+  async open(): Promise<this> {
+    await this.page.goto(`${this.baseUrl}/admin/groups`);
+    await this.page.locator('[data-testid="group-node"][data-path="/medgrid"]').waitFor({ timeout: T });
+    return this;
+  }
+
+  node(path: string) {
+    return this.page.locator(`[data-testid="group-node"][data-path="${path}"]`);
+  }
+
+  async create(parent: string, name: string): Promise<void> {
+    await this.page.getByTestId('group-parent').selectOption(parent);
+    await this.page.getByTestId('group-name').fill(name);
+    await this.page.getByTestId('group-create').click();
+    await this.node(`${parent}/${name}`).waitFor({ timeout: T });
+  }
+
+  /** `userLabel` as the list shows it: "Name (facility)". */
+  async assignRole(userLabel: string, groupPath: string, role: string): Promise<string> {
+    await this.page.getByTestId('role-user').selectOption({ label: userLabel });
+    await this.page.getByTestId('role-group').selectOption(groupPath);
+    await this.page.getByTestId('role-role').selectOption(role);
+    await this.page.getByTestId('role-assign').click();
+    return ((await this.page.getByTestId('groups-message').textContent({ timeout: T })) ?? '').trim();
+  }
+}
+
+/** Admin app: audit log. */
+export class AuditLogPage {
+  constructor(
+    readonly page: Page,
+    readonly baseUrl: string,
+  ) {}
+
+  async open(): Promise<this> {
+    await this.page.goto(`${this.baseUrl}/admin/audit`);
+    await this.page.getByTestId('audit-form').waitFor({ timeout: T });
+    return this;
+  }
+
+  /** Searches and returns the action column once the table shows `expectAction`. */
+  async search(
+    filter: { actor?: string; action?: string; from?: string; to?: string },
+    expectAction: string,
+  ) {
+    if (filter.actor) await this.page.getByTestId('audit-actor').fill(filter.actor);
+    if (filter.action) await this.page.getByTestId('audit-action').fill(filter.action);
+    if (filter.from) await this.page.getByTestId('audit-from').fill(filter.from);
+    if (filter.to) await this.page.getByTestId('audit-to').fill(filter.to);
+    await this.page.getByTestId('audit-search').click();
+    await this.page
+      .getByTestId('audit-action-cell')
+      .filter({ hasText: expectAction })
+      .first()
+      .waitFor({ timeout: T });
+    return this.page.getByTestId('audit-action-cell').allTextContents();
+  }
+
+  async exportCsv(): Promise<string> {
+    const [download] = await Promise.all([
+      this.page.waitForEvent('download', { timeout: T }),
+      this.page.getByTestId('audit-export').click(),
+    ]);
+    const file = path.join(
+      mkdtempSync(path.join(os.tmpdir(), 'medgrid-e2e-csv-')),
+      download.suggestedFilename(),
+    );
+    await download.saveAs(file);
+    return readFileSync(file, 'utf8');
+  }
+}

@@ -128,6 +128,52 @@ describe('certificates page', () => {
   });
 });
 
+describe('certificates page: CSR', () => {
+  it('issues from an uploaded CSR for an existing account and offers the PEM', async () => {
+    const server = graphqlServer({
+      ...base,
+      Certificates: { data: { certificates: conn([]) } },
+      IssueCertificateFromCsr: {
+        data: { issueCertificateFromCsr: { ...cert('1a', 'CN=Olena Doctor'), pem: 'PEM' } },
+      },
+    });
+    const wrapper = await mountWithApp(AppShell, { fetch: server.fetch, path: '/certificates' });
+    await wrapper.get('[data-testid="issue-user"]').setValue('u-1');
+    await wrapper.get('[data-testid="issue-mode-csr"]').setValue(true);
+    const csr = '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n';
+    const input = wrapper.get('[data-testid="issue-csr-file"]');
+    Object.defineProperty(input.element, 'files', { value: [new File([csr], 'olena.csr')] });
+    await input.trigger('change');
+    await flushPromises();
+    expect((wrapper.get('[data-testid="issue-csr"]').element as HTMLTextAreaElement).value).toBe(csr);
+    await wrapper.get('[data-testid="issue-validity"]').setValue('30');
+    await wrapper.get('[data-testid="issue-form"]').trigger('submit');
+    await flushPromises();
+    const issue = server.requests.find((r) => r.body.operationName === 'IssueCertificateFromCsr');
+    expect(issue?.body.variables).toEqual({ userId: 'u-1', csrPem: csr, validityDays: 30 });
+    expect(wrapper.find('[data-testid="issued-password"]').exists()).toBe(false);
+    expect(wrapper.find('[data-testid="download-pem"]').exists()).toBe(true);
+  });
+
+  it('loads the next page of certificates', async () => {
+    const server = graphqlServer({
+      ...base,
+      Certificates: (v: Record<string, unknown>) => ({
+        data: {
+          certificates: v.after
+            ? conn([cert('0b', 'CN=B')])
+            : { edges: [{ node: cert('0a', 'CN=A') }], pageInfo: { hasNextPage: true, endCursor: 'c1' } },
+        },
+      }),
+    });
+    const wrapper = await mountWithApp(AppShell, { fetch: server.fetch, path: '/certificates' });
+    await wrapper.get('[data-testid="certificates-more"]').trigger('click');
+    await flushPromises();
+    expect(wrapper.findAll('[data-testid="certificate-row"]')).toHaveLength(2);
+    expect(wrapper.find('[data-testid="certificates-more"]').exists()).toBe(false);
+  });
+});
+
 describe('membership pages', () => {
   const membership = (status: string) => ({
     id: 'm-1',
