@@ -72,9 +72,12 @@ export interface User {
   facility: string;
   email: string | null;
 }
-export const UsersQuery = gql<{ users: Connection<User> }, { search?: string | null; first: number }>`
-  query Users($search: String, $first: Int) {
-    users(search: $search, first: $first) {
+export const UsersQuery = gql<
+  { users: Connection<User> },
+  { search?: string | null; facility?: string | null; first: number; after?: string | null }
+>`
+  query Users($search: String, $facility: String, $first: Int, $after: String) {
+    users(search: $search, facility: $facility, first: $first, after: $after) {
       edges { node { id kind name facility email } }
       pageInfo { hasNextPage endCursor }
     }
@@ -298,6 +301,18 @@ export const AuditEventsQuery = gql<
     auditEvents(actor: $actor, action: $action, target: $target, from: $from, to: $to, first: $first, after: $after) {
       edges { node { id at actor action target ip details } }
       pageInfo { hasNextPage endCursor }
+    }
+  }
+`;
+
+export const ExpiringSoonQuery = gql<
+  { expiringSoon: { certificates: Certificate[]; memberships: Membership[] } },
+  { days: number }
+>`
+  query ExpiringSoon($days: Int) {
+    expiringSoon(days: $days) {
+      certificates { ${certificateFields} }
+      memberships { ${membershipFields} }
     }
   }
 `;

@@ -10,6 +10,7 @@ export const en = {
     label: 'Main navigation',
     home: 'Overview',
     certificates: 'Certificates',
+    accounts: 'Accounts',
     members: 'Members',
     requests: 'Requests',
     groups: 'Groups',
@@ -23,6 +24,10 @@ export const en = {
       'Run the certificate authority, manage VO membership, and watch storage, queues and the audit log.',
     welcome: 'Welcome, {name}.',
     roles: 'Your roles',
+    expiringTitle: 'Ending within 30 days',
+    expiringCertificates: 'Certificates',
+    expiringMemberships: 'Memberships',
+    nothingExpiring: 'Nothing ends within 30 days.',
   },
   placeholder: {
     body: 'This section is not built yet.',
@@ -123,6 +128,24 @@ export const en = {
       downloadPem: 'Download the certificate (PEM)',
       dismiss: 'I have saved it',
     },
+  },
+  accounts: {
+    title: 'Accounts',
+    intro:
+      'People and service accounts (facilities, gateways, third-party software) with their certificates.',
+    search: 'Name',
+    facility: 'Facility',
+    kind: 'Kind',
+    kinds: {
+      person: 'person',
+      service: 'service account',
+    },
+    email: 'E-mail',
+    showCertificates: 'Certificates',
+    hideCertificates: 'Hide certificates',
+    noCertificates: 'No certificates.',
+    create: 'Create an account',
+    created: 'Account {name} created. Issue its certificate on the Certificates page.',
   },
   members: {
     title: 'Members',

@@ -11,6 +11,7 @@ export const uk: Messages = {
     label: 'Головна навігація',
     home: 'Огляд',
     certificates: 'Сертифікати',
+    accounts: 'Облікові записи',
     members: 'Учасники',
     requests: 'Заявки',
     groups: 'Групи',
@@ -23,6 +24,10 @@ export const uk: Messages = {
     intro: 'Керуйте центром сертифікації та членством у ВО, стежте за сховищами, чергами та журналом аудиту.',
     welcome: 'Вітаємо, {name}.',
     roles: 'Ваші ролі',
+    expiringTitle: 'Спливають протягом 30 днів',
+    expiringCertificates: 'Сертифікати',
+    expiringMemberships: 'Членство',
+    nothingExpiring: 'Протягом 30 днів нічого не спливає.',
   },
   placeholder: {
     body: 'Цей розділ ще в розробці.',
@@ -124,6 +129,24 @@ export const uk: Messages = {
       downloadPem: 'Завантажити сертифікат (PEM)',
       dismiss: 'Я зберіг(ла) його',
     },
+  },
+  accounts: {
+    title: 'Облікові записи',
+    intro:
+      'Люди та службові облікові записи (заклади, шлюзи, стороннє програмне забезпечення) з їхніми сертифікатами.',
+    search: "Ім'я",
+    facility: 'Заклад',
+    kind: 'Тип',
+    kinds: {
+      person: 'людина',
+      service: 'службовий обліковий запис',
+    },
+    email: 'Ел. пошта',
+    showCertificates: 'Сертифікати',
+    hideCertificates: 'Сховати сертифікати',
+    noCertificates: 'Сертифікатів немає.',
+    create: 'Створити обліковий запис',
+    created: 'Обліковий запис {name} створено. Видайте йому сертифікат на сторінці «Сертифікати».',
   },
   members: {
     title: 'Учасники',

@@ -183,3 +183,83 @@ describe('audit page', () => {
     expect(lines[2]).toContain('"certificate.issue"');
   });
 });
+
+describe('accounts page', () => {
+  it('lists accounts, shows a service account with its certificates and creates one', async () => {
+    const gateway = { id: 'u-g', kind: 'service', name: 'Kyiv gateway', facility: 'kyiv', email: null };
+    const server = graphqlServer({
+      ...base,
+      Users: { data: { users: conn([gateway]) } },
+      Certificates: (v: Record<string, unknown>) => ({
+        data: {
+          certificates: conn(
+            v.userId === 'u-g'
+              ? [
+                  {
+                    serial: '2b',
+                    subject: 'CN=Kyiv gateway',
+                    profile: 'service',
+                    userId: 'u-g',
+                    notBefore: '2026-01-01T00:00:00Z',
+                    notAfter: '2027-01-01T00:00:00Z',
+                    status: 'VALID',
+                    issuedAt: '2026-01-01T00:00:00Z',
+                    revokedAt: null,
+                    revocationReason: null,
+                  },
+                ]
+              : [],
+          ),
+        },
+      }),
+      CreateUser: { data: { createUser: { ...gateway, id: 'u-h', name: 'Lviv gateway' } } },
+    });
+    const wrapper = await mountWithApp(AppShell, { fetch: server.fetch, path: '/accounts' });
+    expect(wrapper.get('[data-testid="account-row"]').text()).toContain('service account');
+    await wrapper.get('[data-testid="account-certificates"]').trigger('click');
+    await flushPromises();
+    expect(wrapper.get('[data-testid="account-certificate-list"]').text()).toContain('2b');
+    await wrapper.get('[data-testid="account-name"]').setValue('Lviv gateway');
+    await wrapper.get('[data-testid="account-facility"]').setValue('lviv');
+    await wrapper.get('[data-testid="account-create-form"]').trigger('submit');
+    await flushPromises();
+    expect(server.requests.find((r) => r.body.operationName === 'CreateUser')?.body.variables).toEqual({
+      input: { name: 'Lviv gateway', facility: 'lviv', kind: 'service', email: null },
+    });
+    expect(wrapper.get('[data-testid="accounts-message"]').text()).toContain('Lviv gateway');
+  });
+});
+
+describe('overview', () => {
+  it('lists what ends within 30 days', async () => {
+    const server = graphqlServer({
+      ...base,
+      ExpiringSoon: {
+        data: {
+          expiringSoon: {
+            certificates: [
+              {
+                serial: '3c',
+                subject: 'CN=Soon Gone',
+                profile: 'client',
+                userId: 'u-3',
+                notBefore: '2026-01-01T00:00:00Z',
+                notAfter: '2026-12-01T00:00:00Z',
+                status: 'EXPIRING',
+                issuedAt: '2026-01-01T00:00:00Z',
+                revokedAt: null,
+                revocationReason: null,
+              },
+            ],
+            memberships: [],
+          },
+        },
+      },
+    });
+    const wrapper = await mountWithApp(AppShell, { fetch: server.fetch, path: '/' });
+    expect(wrapper.get('[data-testid="expiring-certificates"]').text()).toContain('CN=Soon Gone');
+    expect(server.requests.find((r) => r.body.operationName === 'ExpiringSoon')?.body.variables).toEqual({
+      days: 30,
+    });
+  });
+});

@@ -30,6 +30,7 @@ export const routes: RouteRecordRaw[] = [
     meta: { anyone: true },
   },
   { path: '/certificates', name: 'certificates', component: () => import('../pages/CertificatesPage.vue') },
+  { path: '/accounts', name: 'accounts', component: () => import('../pages/AccountsPage.vue') },
   { path: '/members', name: 'members', component: () => import('../pages/MembersPage.vue') },
   {
     path: '/requests',
