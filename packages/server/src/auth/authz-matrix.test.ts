@@ -132,6 +132,31 @@ const MATRIX: Record<string, { doc: string; allow: P[] }> = {
     allow: ['vo-admin'],
   },
   'Mutation.acceptAup': { doc: 'mutation { acceptAup(version: 999) }', allow: ['aup-pending', ...MEMBERS] },
+  // Studies and sharing: the rule admits doctors; which study a doctor may touch is checked by the services
+  // (studies/studies-authz.test.ts runs the owner / grantee / unrelated matrix against a real study).
+  'Query.studies': { doc: '{ studies(first: 5) { edges { node { id } } } }', allow: ['doctor'] },
+  'Query.study': { doc: '{ study(id: "x") { id } }', allow: ['doctor'] },
+  'Query.studyAccess': { doc: '{ studyAccess(studyId: "x") { userId } }', allow: ['doctor'] },
+  'Query.studyShares': { doc: '{ studyShares(studyId: "x") { id } }', allow: ['doctor'] },
+  'Query.studyAccessLog': {
+    doc: '{ studyAccessLog(studyId: "x", first: 5) { edges { node { action } } } }',
+    allow: ['doctor'],
+  },
+  'Mutation.shareStudy': {
+    doc: 'mutation { shareStudy(studyId: "x", userId: "y", withIdentity: false) { id } }',
+    allow: ['doctor'],
+  },
+  'Mutation.createShareLink': {
+    doc: 'mutation { createShareLink(studyId: "x", withIdentity: false) { token } }',
+    allow: ['doctor'],
+  },
+  'Mutation.createPatientLink': {
+    doc: 'mutation { createPatientLink(studyId: "x") { token } }',
+    allow: ['doctor'],
+  },
+  'Mutation.redeemShareLink': { doc: 'mutation { redeemShareLink(token: "x") { id } }', allow: ['doctor'] },
+  'Mutation.revokeShare': { doc: 'mutation { revokeShare(shareId: "x") }', allow: ['doctor'] },
+  'Mutation.deleteStudy': { doc: 'mutation { deleteStudy(studyId: "x") }', allow: ['doctor'] },
   'Mutation.enforceMembershipLifecycle': {
     doc: 'mutation { enforceMembershipLifecycle { expired } }',
     allow: ['vo-admin'],

@@ -30,6 +30,16 @@ export interface MedgridConfig {
   adminAppDir: string;
   shutdownTimeoutMs: number;
   identity: IdentityConfig;
+  studies: StudiesConfig;
+}
+
+export interface StudiesConfig {
+  /** Key-encryption key (32 bytes, hex or base64); undefined: generated once into `<dataDir>/secrets/kek`. */
+  kek?: string;
+  /** Previous KEKs, still accepted for unwrapping during a rotation. */
+  kekPrevious: string[];
+  /** Largest STOW-RS / upload request body, in bytes. */
+  maxUploadBytes: number;
 }
 
 export interface IdentityConfig {
@@ -153,6 +163,21 @@ export const CONFIG_VARIABLES = [
     default: 'false',
     doc: 'true: serve HTTPS with a server certificate from the MedGrid CA (kept in MEDGRID_DATA_DIR/tls) and accept MedGrid client certificates (mTLS). Ignored when MEDGRID_TLS_CERT is set.',
   },
+  {
+    name: 'MEDGRID_KEK',
+    default: '(generated once into MEDGRID_DATA_DIR/secrets/kek)',
+    doc: 'Key-encryption key (32 bytes as 64 hex digits or base64) wrapping the per-study data keys that encrypt patient identity at rest. See packages/server/README.md for rotation.',
+  },
+  {
+    name: 'MEDGRID_KEK_PREVIOUS',
+    default: '(unset)',
+    doc: 'Comma-separated previous key-encryption keys, used only to unwrap data keys during a rotation (`medgrid keys rewrap`).',
+  },
+  {
+    name: 'MEDGRID_MAX_UPLOAD_BYTES',
+    default: '2147483648',
+    doc: 'Largest STOW-RS request body accepted, in bytes.',
+  },
 ] as const;
 
 function int(env: Env, name: string, def: number, min: number, max: number): number {
@@ -262,7 +287,23 @@ export function loadConfig(env: Env = process.env): MedgridConfig {
       sessionTtlSeconds: int(env, 'MEDGRID_SESSION_TTL_SECONDS', 3600, 60, 43200),
       tlsFromCa: bool(env, 'MEDGRID_TLS_FROM_CA', false),
     },
+    studies: {
+      ...(env.MEDGRID_KEK ? { kek: keyVar(env.MEDGRID_KEK, 'MEDGRID_KEK') } : {}),
+      kekPrevious: (env.MEDGRID_KEK_PREVIOUS ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter((k) => k !== '')
+        .map((k) => keyVar(k, 'MEDGRID_KEK_PREVIOUS')),
+      maxUploadBytes: int(env, 'MEDGRID_MAX_UPLOAD_BYTES', 2 ** 31, 1024, 2 ** 40),
+    },
   };
+}
+
+function keyVar(raw: string, name: string): string {
+  const s = raw.trim();
+  const ok = /^[0-9a-fA-F]{64}$/.test(s) || Buffer.from(s, 'base64').length === 32;
+  if (!ok) throw new ConfigError(`${name} must be 32 bytes: 64 hex digits or base64`);
+  return s;
 }
 
 function caPassphrase(env: Env, environment: Environment): string {

@@ -5,6 +5,7 @@ import { LoginChallenge, Session } from '../auth/auth.entities.js';
 import { CaState } from '../identity/certificates/ca-state.entity.js';
 import { IssuedCertificate } from '../identity/certificates/issued-certificate.entity.js';
 import { migrationsList } from '../migrations/index.js';
+import { studyEntities } from '../studies/study.entities.js';
 import { User } from '../users/user.entity.js';
 import { AupAcceptance, AupVersion, Membership, RoleAssignment, VoGroup } from '../vo/vo.entities.js';
 
@@ -21,6 +22,7 @@ export const serverEntities = [
   AupAcceptance,
   Session,
   LoginChallenge,
+  ...studyEntities,
 ];
 
 export function ormConfig(databaseUrl: string, opts: { debug?: boolean; poolMax?: number } = {}) {

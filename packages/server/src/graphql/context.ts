@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthService } from '../auth/auth.service.js';
 import type { AuthState } from '../auth/principal.js';
 import type { IdentityRuntime } from '../identity/identity.runtime.js';
+import type { StudiesRuntime } from '../studies/studies.runtime.js';
 
 /** Per-request GraphQL context. `em` is a fork made for this request only. */
 export interface GraphqlContext {
@@ -13,4 +14,5 @@ export interface GraphqlContext {
   auth: AuthState;
   identity: IdentityRuntime;
   authService: AuthService;
+  studies: StudiesRuntime;
 }

@@ -5,6 +5,7 @@ import { AuditResolver } from '../audit/audit.resolver.js';
 import { AuthResolver } from '../auth/auth.resolver.js';
 import { authChecker, isRule } from '../auth/policy.js';
 import { CertificateResolver } from '../identity/certificates/certificate.resolver.js';
+import { SeriesResolver, StudyResolver } from '../studies/study.resolver.js';
 import { VersionResolver } from '../system/version.resolver.js';
 import { UserResolver } from '../users/user.resolver.js';
 import { VoResolver } from '../vo/vo.resolver.js';
@@ -17,6 +18,8 @@ export const resolvers = [
   CertificateResolver,
   VoResolver,
   AuditResolver,
+  StudyResolver,
+  SeriesResolver,
 ] as const;
 
 type ResolverClass = Function;

@@ -72,7 +72,8 @@ describe('HTTP server', () => {
     assert.match((await app.inject('/studies/123')).body, /<title>Doctor<\/title>/);
     assert.match((await app.inject('/admin/')).body, /<title>Admin<\/title>/);
     assert.match((await app.inject('/admin/certificates')).body, /<title>Admin<\/title>/);
-    assert.equal((await app.inject('/dicomweb/studies')).statusCode, 404);
+    assert.equal((await app.inject('/dicomweb/no-such-route')).statusCode, 404);
+    assert.equal((await app.inject('/dicomweb/studies')).statusCode, 401);
     assert.equal((await app.inject('/missing.js')).statusCode, 404);
   });
 });

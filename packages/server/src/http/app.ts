@@ -6,21 +6,24 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import fastifyStatic from '@fastify/static';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { SYSTEM_ACTOR } from '../audit/audit.service.js';
 import { AuthService } from '../auth/auth.service.js';
 import { allows, httpRuleFor, refusal } from '../auth/policy.js';
 import type { MedgridConfig } from '../config/config.js';
+import { registerDicomweb } from '../dicomweb/dicomweb.routes.js';
 import type { GraphqlContext } from '../graphql/context.js';
 import { buildGraphqlSchema } from '../graphql/schema.js';
 import { IdentityRuntime } from '../identity/identity.runtime.js';
+import { StudiesRuntime } from '../studies/studies.runtime.js';
 import { VERSION } from '../system/version.js';
 import { VoService } from '../vo/vo.service.js';
 
 export interface AppHandle {
   app: FastifyInstance;
+  studies: StudiesRuntime;
   registry: Registry;
   identity: IdentityRuntime;
   auth: AuthService;
@@ -38,12 +41,15 @@ export async function buildApp(opts: {
   logger: Logger;
   /** The CA and identity caches; opened from `<dataDir>/ca` when not given. */
   identity?: IdentityRuntime;
+  /** Keys, spool and secret of the studies domain; opened from the config when not given. */
+  studies?: StudiesRuntime;
   /** Run expiry/AUP enforcement every minute (default true). */
   lifecycleTimer?: boolean;
 }): Promise<AppHandle> {
   const { config, orm, logger } = opts;
   const identity = opts.identity ?? (await IdentityRuntime.open(config));
   const authService = new AuthService(orm, identity);
+  const studies = opts.studies ?? StudiesRuntime.open(config);
   const tls = config.tls;
   const app = Fastify({
     loggerInstance: logger,
@@ -161,15 +167,18 @@ export async function buildApp(opts: {
     path: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
     // A fresh EntityManager fork per request keeps identity maps from leaking between users.
-    context: async (request, reply) => ({
+    context: async (request: FastifyRequest, reply: FastifyReply): Promise<GraphqlContext> => ({
       em: orm.em.fork(),
       request,
       reply,
       auth: await authService.authenticate(request),
       identity,
       authService,
+      studies,
     }),
   });
+
+  await registerDicomweb(app, { orm, auth: authService, studies });
 
   if (opts.lifecycleTimer ?? true) {
     let running = false;
@@ -198,7 +207,7 @@ export async function buildApp(opts: {
   }
 
   await registerWebApps(app, config);
-  return { app, registry, identity, auth: authService };
+  return { app, registry, identity, auth: authService, studies };
 }
 
 async function registerWebApps(app: FastifyInstance, config: MedgridConfig): Promise<void> {

@@ -365,10 +365,11 @@ describe('identity GraphQL API: certificates, VO, exports and audit', () => {
       lifecycleTimer: false,
     });
     assert.throws(() => app.get('/secret-report', async () => 'x'), /has no rule in HTTP_ROUTE_RULES/);
-    app.get('/dicomweb/studies', async () => ({ ok: true }));
+    app.get('/dicomweb/probe', async () => ({ ok: true }));
     await app.ready();
+    assert.equal((await app.inject('/dicomweb/probe')).statusCode, 401);
     assert.equal((await app.inject('/dicomweb/studies')).statusCode, 401);
-    assert.equal((await app.inject({ url: '/dicomweb/studies', headers: { cookie } })).statusCode, 200);
+    assert.equal((await app.inject({ url: '/dicomweb/probe', headers: { cookie } })).statusCode, 200);
     assert.equal((await app.inject('/ca/ca.pem')).statusCode, 200);
     await app.close();
   });

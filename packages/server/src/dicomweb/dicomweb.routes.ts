@@ -1,0 +1,377 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { restore } from '@medgrid/dicom';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type Actor, AuditService } from '../audit/audit.service.js';
+import { type AuthService, actorOf } from '../auth/auth.service.js';
+import type { Principal } from '../auth/principal.js';
+import { sha256Hex } from '../crypto/envelope.js';
+import { IngestService, type InstanceOutcome } from '../studies/ingest.service.js';
+import type { StudiesRuntime } from '../studies/studies.runtime.js';
+import type { Instance, Series, Study } from '../studies/study.entities.js';
+import { type StudyAccess, StudyService } from '../studies/study.service.js';
+import { boundaryOf, buildMultipart, parseMultipart, typeParamOf } from './multipart.js';
+
+type Json = Record<string, { vr: string; Value?: unknown[] }>;
+
+const el = (vr: string, ...values: unknown[]) =>
+  values.length && values.every((v) => v !== null && v !== undefined && v !== '')
+    ? { vr, Value: values }
+    : { vr };
+
+interface Deps {
+  orm: MikroORM;
+  auth: AuthService;
+  studies: StudiesRuntime;
+}
+
+/**
+ * DICOMweb under /dicomweb: STOW-RS, QIDO-RS (studies, series, instances) and WADO-RS (study, series,
+ * instance, metadata). The route rule (`member`) admits VO members; each handler then checks study access:
+ * owner or an active grant. Access carrying identity retrieves originals (restored, SHA-256 checked).
+ */
+export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promise<void> {
+  await app.register(async (scope) => {
+    scope.addContentTypeParser(
+      /^multipart\/related/i,
+      { parseAs: 'buffer', bodyLimit: deps.studies.maxUploadBytes },
+      (_req, body, done) => done(null, body),
+    );
+    scope.addContentTypeParser(
+      /^application\/dicom$/i,
+      { parseAs: 'buffer', bodyLimit: deps.studies.maxUploadBytes },
+      (_req, body, done) => done(null, body),
+    );
+
+    const ctxOf = async (req: FastifyRequest) => {
+      const state = await deps.auth.authenticate(req);
+      const principal = state.principal as Principal; // the route rule has admitted a member
+      const em = deps.orm.em.fork();
+      return {
+        principal,
+        actor: actorOf(state, req.ip ?? null),
+        em,
+        studies: new StudyService(em, deps.studies),
+      };
+    };
+
+    const stow = async (req: FastifyRequest<{ Params: { study?: string } }>, reply: FastifyReply) => {
+      const c = await ctxOf(req);
+      if (!c.principal.roles.some((r) => r.role === 'doctor' || r.role === 'gateway')) {
+        return reply
+          .code(403)
+          .send({ error: 'uploading needs the doctor or gateway role', code: 'FORBIDDEN' });
+      }
+      const ct = req.headers['content-type'];
+      let bodies: Buffer[];
+      if (/^application\/dicom$/i.test(ct ?? '')) bodies = [req.body as Buffer];
+      else {
+        const boundary = boundaryOf(ct);
+        const type = typeParamOf(ct);
+        if (!boundary || (type && type !== 'application/dicom'))
+          return reply.code(415).send({ error: 'expected multipart/related; type="application/dicom"' });
+        try {
+          bodies = parseMultipart(req.body as Buffer, boundary)
+            .filter((p) => !p.contentType || /^application\/dicom/i.test(p.contentType))
+            .map((p) => p.body);
+        } catch (err) {
+          return reply.code(400).send({ error: (err as Error).message });
+        }
+      }
+      const ingest = new IngestService(c.em, deps.studies);
+      const gateway = c.principal.kind === 'service' && c.principal.roles.some((r) => r.role === 'gateway');
+      const outcomes: InstanceOutcome[] = [];
+      for (const b of bodies) {
+        let o = await ingest.ingest(c.actor, c.principal.userId, b, { gateway });
+        if (o.ok && req.params.study && o.studyUid !== req.params.study && o.sentSopInstanceUid) {
+          // STOW to a given study: the instance must belong to it (compared on the de-identified UID).
+          o = {
+            ok: false,
+            status: 0xa900,
+            reason: 'instance is not in the target study',
+            sopClassUid: o.sopClassUid,
+          };
+        }
+        outcomes.push(o);
+      }
+      const ok = outcomes.filter((o) => o.ok);
+      const failed = outcomes.filter((o) => !o.ok);
+      const base = `${deps.studies.publicUrl}/dicomweb/studies`;
+      const body: Json = {};
+      const studyUids = [...new Set(ok.map((o) => o.studyUid))];
+      if (studyUids.length === 1) body['00081190'] = el('UR', `${base}/${studyUids[0]}`);
+      if (failed.length) {
+        body['00081198'] = {
+          vr: 'SQ',
+          Value: failed.map((o) => ({
+            '00081150': el('UI', o.sopClassUid),
+            '00081155': el('UI', o.sentSopInstanceUid),
+            '00081197': el('US', o.status),
+            '00090010': el('LO', 'MEDGRID'),
+            '00091001': el('LT', o.reason),
+          })),
+        };
+      }
+      if (ok.length) {
+        body['00081199'] = {
+          vr: 'SQ',
+          Value: ok.map((o) => ({
+            '00081150': el('UI', o.sopClassUid),
+            '00081155': el('UI', o.sentSopInstanceUid),
+            '00081190': el('UR', `${base}/${o.studyUid}/series/${o.seriesUid}/instances/${o.sopInstanceUid}`),
+          })),
+        };
+      }
+      const status = bodies.length === 0 ? 400 : failed.length === 0 ? 200 : ok.length ? 202 : 409;
+      return reply.code(status).type('application/dicom+json').send(JSON.stringify(body));
+    };
+    scope.post('/dicomweb/studies', stow);
+    scope.post('/dicomweb/studies/:study', stow);
+
+    // ---- QIDO-RS ----
+    scope.get('/dicomweb/studies', async (req, reply) => {
+      const c = await ctxOf(req);
+      const q = req.query as Record<string, string | undefined>;
+      const get = (k: string, tag: string) => q[k] ?? q[tag];
+      const [from, to] = rangeOf(get('StudyDate', '00080020'));
+      const uids = get('StudyInstanceUID', '0020000D');
+      const limit = Math.min(Number.parseInt(q.limit ?? '100', 10) || 100, 1000);
+      const offset = Math.max(Number.parseInt(q.offset ?? '0', 10) || 0, 0);
+      const page = await c.studies.list(
+        c.principal.userId,
+        {
+          scope: 'all',
+          ...(uids ? { studyUids: uids.split(/[,\\]/).filter(Boolean) } : {}),
+          modality: get('ModalitiesInStudy', '00080061'),
+          dateFrom: from,
+          dateTo: to,
+          description: stripWild(get('StudyDescription', '00081030')),
+          patientName: stripWild(get('PatientName', '00100010')),
+          patientId: stripWild(get('PatientID', '00100020')),
+          offset,
+        },
+        limit,
+      );
+      return qidoReply(
+        reply,
+        page.items.map(({ study }) => studyJson(deps, study)),
+      );
+    });
+
+    const withStudy = async (
+      req: FastifyRequest,
+      reply: FastifyReply,
+      studyUid: string,
+    ): Promise<{ c: Awaited<ReturnType<typeof ctxOf>>; a: StudyAccess } | null> => {
+      const c = await ctxOf(req);
+      const a = await c.studies.accessByUid(c.principal.userId, studyUid);
+      if (!a) {
+        reply.code(404).send({ error: 'study not found or not accessible' });
+        return null;
+      }
+      return { c, a };
+    };
+
+    scope.get('/dicomweb/studies/:study/series', async (req, reply) => {
+      const { study } = req.params as { study: string };
+      const r = await withStudy(req, reply, study);
+      if (!r) return reply;
+      const series = await r.c.studies.series([r.a.study.id]);
+      const q = req.query as Record<string, string | undefined>;
+      const mod = q.Modality ?? q['00080060'];
+      return qidoReply(
+        reply,
+        series.filter((s) => !mod || s.modality === mod).map((s) => seriesJson(deps, r.a.study, s)),
+      );
+    });
+
+    const qidoInstances = async (
+      req: FastifyRequest,
+      reply: FastifyReply,
+      studyUid: string,
+      seriesUid?: string,
+    ) => {
+      const r = await withStudy(req, reply, studyUid);
+      if (!r) return reply;
+      const series = new Map((await r.c.studies.series([r.a.study.id])).map((s) => [s.id, s]));
+      const q = req.query as Record<string, string | undefined>;
+      const sop = q.SOPInstanceUID ?? q['00080018'];
+      const rows = await r.c.studies.instances(r.a.study.id, {
+        ...(seriesUid ? { seriesUid } : {}),
+        ...(sop ? { sopInstanceUid: sop } : {}),
+      });
+      return qidoReply(
+        reply,
+        rows.map((i) => instanceJson(deps, r.a.study, series.get(i.seriesId)!, i)),
+      );
+    };
+    scope.get('/dicomweb/studies/:study/instances', async (req, reply) => {
+      const { study } = req.params as { study: string };
+      return qidoInstances(req, reply, study);
+    });
+    scope.get('/dicomweb/studies/:study/series/:series/instances', async (req, reply) => {
+      const { study, series } = req.params as { study: string; series: string };
+      return qidoInstances(req, reply, study, series);
+    });
+
+    // ---- WADO-RS ----
+    const retrieve = async (
+      req: FastifyRequest,
+      reply: FastifyReply,
+      p: { study: string; series?: string; sop?: string },
+      metadata: boolean,
+    ) => {
+      const r = await withStudy(req, reply, p.study);
+      if (!r) return reply;
+      const instances = await r.c.studies.instances(r.a.study.id, {
+        ...(p.series ? { seriesUid: p.series } : {}),
+        ...(p.sop ? { sopInstanceUid: p.sop } : {}),
+      });
+      if (!instances.length) return reply.code(404).send({ error: 'no such instance' });
+      if (metadata) {
+        const series = new Map((await r.c.studies.series([r.a.study.id])).map((s) => [s.id, s]));
+        return reply
+          .type('application/dicom+json')
+          .send(
+            JSON.stringify(instances.map((i) => instanceJson(deps, r.a.study, series.get(i.seriesId)!, i))),
+          );
+      }
+      const bodies: Buffer[] = [];
+      let originals = 0;
+      for (const inst of instances) {
+        const out = await objectFor(r.c.studies, deps.studies, r.a, inst);
+        if (!out) return reply.code(503).send({ error: 'object not available yet; retry later' });
+        if (out.original) originals++;
+        bodies.push(out.bytes);
+      }
+      audit(r.c.em, r.c.actor, r.a, instances.length, originals);
+      await r.c.em.flush();
+      const boundary = randomBytes(16).toString('hex');
+      return reply
+        .type(`multipart/related; type="application/dicom"; boundary=${boundary}`)
+        .send(buildMultipart(boundary, 'application/dicom', bodies));
+    };
+    scope.get('/dicomweb/studies/:study', (req, reply) =>
+      retrieve(req, reply, req.params as { study: string }, false),
+    );
+    scope.get('/dicomweb/studies/:study/series/:series', (req, reply) =>
+      retrieve(req, reply, req.params as { study: string; series: string }, false),
+    );
+    scope.get('/dicomweb/studies/:study/series/:series/instances/:sop', (req, reply) =>
+      retrieve(req, reply, req.params as { study: string; series: string; sop: string }, false),
+    );
+    scope.get('/dicomweb/studies/:study/metadata', (req, reply) =>
+      retrieve(req, reply, req.params as { study: string }, true),
+    );
+    scope.get('/dicomweb/studies/:study/series/:series/metadata', (req, reply) =>
+      retrieve(req, reply, req.params as { study: string; series: string }, true),
+    );
+    scope.get('/dicomweb/studies/:study/series/:series/instances/:sop/metadata', (req, reply) =>
+      retrieve(req, reply, req.params as { study: string; series: string; sop: string }, true),
+    );
+  });
+}
+
+function audit(em: EntityManager, actor: Actor, a: StudyAccess, count: number, originals: number) {
+  new AuditService(em).record(
+    actor,
+    originals ? 'study.retrieve.original' : 'study.retrieve',
+    `study:${a.study.id}`,
+    {
+      instances: count,
+      originals,
+      via: a.role,
+    },
+  );
+}
+
+/**
+ * The bytes served for an instance: the original, restored byte for byte (SHA-256 checked against the one
+ * taken at ingest), when the access carries identity and the instance has an identity; otherwise the
+ * de-identified object. Read from the spool (the worker's stage cache once the storage tables are wired).
+ */
+async function objectFor(
+  svc: StudyService,
+  rt: StudiesRuntime,
+  a: StudyAccess,
+  inst: Instance,
+): Promise<{ bytes: Buffer; original: boolean } | null> {
+  let deid: Buffer;
+  try {
+    deid = await readFile(rt.spoolPath(inst.objectSha256));
+  } catch {
+    return null;
+  }
+  if (sha256Hex(deid) !== inst.objectSha256) return null;
+  if (a.withIdentity && inst.originalSha256) {
+    const record = svc.identityRecord(a.study, inst);
+    if (record) {
+      const original = restore(deid, record);
+      if (sha256Hex(original) !== inst.originalSha256)
+        throw new Error('restored object does not match its SHA-256');
+      return { bytes: original, original: true };
+    }
+  }
+  return { bytes: deid, original: false };
+}
+
+function stripWild(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  const s = v.replace(/[*?]/g, ' ').trim();
+  return s || undefined;
+}
+
+function rangeOf(v: string | undefined): [string | undefined, string | undefined] {
+  if (!v) return [undefined, undefined];
+  const [a, b] = v.includes('-') ? v.split('-') : [v, v];
+  return [a || undefined, b || undefined];
+}
+
+function qidoReply(reply: FastifyReply, items: Json[]) {
+  if (!items.length) return reply.code(204).send();
+  return reply.type('application/dicom+json').send(JSON.stringify(items));
+}
+
+function studyJson(deps: Deps, s: Study): Json {
+  return {
+    '00080020': el('DA', s.studyDate),
+    '00080061': s.modalities ? { vr: 'CS', Value: s.modalities.split('\\') } : { vr: 'CS' },
+    '00081030': el('LO', s.description),
+    '00081190': el('UR', `${deps.studies.publicUrl}/dicomweb/studies/${s.studyUid}`),
+    '0020000D': el('UI', s.studyUid),
+    '00201206': el('IS', s.seriesCount),
+    '00201208': el('IS', s.instanceCount),
+  };
+}
+
+function seriesJson(deps: Deps, st: Study, s: Series): Json {
+  return {
+    '00080060': el('CS', s.modality),
+    '0008103E': el('LO', s.description),
+    '00081190': el('UR', `${deps.studies.publicUrl}/dicomweb/studies/${st.studyUid}/series/${s.seriesUid}`),
+    '0020000D': el('UI', st.studyUid),
+    '0020000E': el('UI', s.seriesUid),
+    '00200011': el('IS', s.seriesNumber),
+    '00201209': el('IS', s.instanceCount),
+  };
+}
+
+function instanceJson(deps: Deps, st: Study, se: Series, i: Instance): Json {
+  return {
+    '00080016': el('UI', i.sopClassUid),
+    '00080018': el('UI', i.sopInstanceUid),
+    '00080060': el('CS', se.modality),
+    '00081190': el(
+      'UR',
+      `${deps.studies.publicUrl}/dicomweb/studies/${st.studyUid}/series/${se.seriesUid}/instances/${i.sopInstanceUid}`,
+    ),
+    '00083002': el('UI', i.transferSyntaxUid),
+    '0020000D': el('UI', st.studyUid),
+    '0020000E': el('UI', se.seriesUid),
+    '00200013': el('IS', i.instanceNumber),
+    '00280008': el('IS', i.numberOfFrames),
+    '00280010': el('US', i.rows),
+    '00280011': el('US', i.columns),
+  };
+}

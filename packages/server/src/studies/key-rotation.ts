@@ -1,0 +1,37 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { KeyRing } from '../crypto/envelope.js';
+
+/**
+ * Re-wraps every study data key that is not under the current KEK (after `MEDGRID_KEK` changed and the old key
+ * was moved to `MEDGRID_KEK_PREVIOUS`). Idempotent; processes `batch` studies per transaction.
+ * Returns how many data keys were re-wrapped.
+ */
+export async function rewrapDataKeys(em: EntityManager, keys: KeyRing, batch = 500): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await em.fork().transactional(async (tx) => {
+      const conn = tx.getConnection();
+      const ctx = tx.getTransactionContext();
+      const rows = (await conn.execute(
+        `select id, kek_id, wrapped_key from study where wrapped_key is not null and kek_id <> ?
+          order by id limit ? for update skip locked`,
+        [keys.currentId, batch],
+        'all',
+        ctx,
+      )) as { id: string; kek_id: string; wrapped_key: Buffer }[];
+      for (const r of rows) {
+        const dk = keys.unwrap(r.kek_id, r.wrapped_key, r.id);
+        const w = keys.wrap(dk, r.id);
+        await conn.execute(
+          'update study set kek_id = ?, wrapped_key = ? where id = ?',
+          [w.kekId, w.wrapped, r.id],
+          'run',
+          ctx,
+        );
+      }
+      return rows.length;
+    });
+    total += n;
+    if (n < batch) return total;
+  }
+}
