@@ -60,7 +60,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const vault = new Vault(config.databaseUrl);
   const metrics = new GatewayMetrics();
   const errors = new ErrorLog();
-  const spool = new Spool(config.spoolDir);
+  const spool = new Spool(config.spoolDir, { slots: config.spoolSlots, slotBytes: config.spoolSlotBytes });
   const cache = new DeidCache(path.join(root, 'cache'));
   let uploader: StowUploader | undefined;
   const ingest = new IngestPipeline({

@@ -15,6 +15,9 @@ export interface GatewayConfig {
   dataDir: string;
   /** Where received instances are spooled (default <dataDir>/gateway/spool); put it on its own volume if you like. */
   spoolDir: string;
+  /** Pre-allocated spool slots and their size (instances larger than a slot are spooled as files). */
+  spoolSlots: number;
+  spoolSlotBytes: number;
   httpHost: string;
   /** Status/metrics HTTP port; undefined disables it. */
   httpPort: number | undefined;
@@ -80,6 +83,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     spoolDir: path.resolve(
       env.MEDGRID_GATEWAY_SPOOL_DIR || path.join(env.MEDGRID_DATA_DIR || '.medgrid', 'gateway', 'spool'),
     ),
+    spoolSlots: Number(env.MEDGRID_GATEWAY_SPOOL_SLOTS ?? 32),
+    spoolSlotBytes: Math.round(Number(env.MEDGRID_GATEWAY_SPOOL_SLOT_MB ?? 2) * 1024 * 1024),
     httpHost: env.MEDGRID_GATEWAY_HTTP_HOST || '127.0.0.1',
     httpPort: env.MEDGRID_GATEWAY_HTTP_PORT
       ? portOf('MEDGRID_GATEWAY_HTTP_PORT', env.MEDGRID_GATEWAY_HTTP_PORT)

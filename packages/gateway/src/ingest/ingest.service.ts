@@ -140,6 +140,7 @@ export class IngestPipeline {
   /** Re-queues everything a previous run left in the spool (after a crash or kill). */
   async recover(): Promise<number> {
     await this.opts.spool.cleanTemp();
+    await this.opts.spool.openSlots();
     const ids = await this.opts.spool.list();
     for (const spoolId of ids) this.enqueue({ spoolId, callingAe: null });
     return ids.length;
@@ -186,10 +187,7 @@ export class IngestPipeline {
         metrics.ingestFailures.inc();
         errors.push('ingest', `cannot process a spooled instance: ${describeFailure(err)}`);
         log.error({ spoolId: job.spoolId, reason: describeFailure(err) }, 'spooled instance quarantined');
-        await fs.mkdir(path.join(spool.dir, 'failed'), { recursive: true });
-        await fs
-          .rename(spool.file(job.spoolId), path.join(spool.dir, 'failed', `${job.spoolId}.dcm`))
-          .catch(() => undefined);
+        await spool.quarantine(job.spoolId).catch(() => undefined);
       }
     }
     // Retry the durable steps until they work: the instances already got Success.
