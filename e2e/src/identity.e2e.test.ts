@@ -229,6 +229,33 @@ describe('certificate sign-in and the admin app against the running system', { t
     });
   });
 
+  it('publishing a new AUP makes every member re-accept it, the administrator included', async () => {
+    await step('aup', async () => {
+      const page = admin.page;
+      await page.goto(`${system.baseUrl}/admin/policy`);
+      await page.getByTestId('aup-form').waitFor();
+      const tomorrow = new Date(Date.now() + 86_400_000);
+      const local = new Date(tomorrow.getTime() - tomorrow.getTimezoneOffset() * 60_000)
+        .toISOString()
+        .slice(0, 16);
+      await page.getByTestId('aup-text').fill('E2E: use MedGrid for patient care and teaching only.');
+      await page.getByTestId('aup-accept-by').fill(local);
+      await page.getByTestId('aup-publish').click();
+      assert.match(
+        (await page.getByTestId('aup-version').textContent({ timeout: 20_000 })) ?? '',
+        /Version 1/,
+      );
+
+      // The administrator's own roles wait for the new AUP: the app asks for it, then opens again.
+      await page.goto(`${system.baseUrl}/admin/certificates`);
+      await page.getByTestId('refused').waitFor();
+      assert.match((await page.getByTestId('refused-reason').textContent()) ?? '', /version 1/);
+      await page.getByTestId('aup-accept').click();
+      await page.getByTestId('home-welcome').waitFor();
+      await new CertificatesPage(page, system.baseUrl).open();
+    });
+  });
+
   it('a suspended member is refused', async () => {
     await step('suspended', async () => {
       const members = await new MembersPage(admin.page, system.baseUrl).open(false);

@@ -1,3 +1,4 @@
+export { default as AupAcceptance } from './aup/AupAcceptance.vue';
 export { createGraphqlClient } from './graphql/client.js';
 export { errorCode, errorText } from './graphql/errors.js';
 export { type CommonMessages, commonEn } from './i18n/common.en.js';

@@ -263,3 +263,31 @@ describe('overview', () => {
     });
   });
 });
+
+describe('AUP re-acceptance', () => {
+  it('an administrator waiting for the new AUP accepts it and gets the app back', async () => {
+    let access = 'AUP_REQUIRED';
+    const server = graphqlServer({
+      ...base,
+      Me: () => ({ data: { me: { ...admin, access, pendingAupVersion: access === 'ACTIVE' ? null : 2 } } }),
+      CurrentAup: {
+        data: { currentAup: { version: 2, text: 'Be careful.', acceptBy: '2030-01-01T00:00:00Z' } },
+      },
+      AcceptAup: () => {
+        access = 'ACTIVE';
+        return { data: { acceptAup: true } };
+      },
+      ExpiringSoon: { data: { expiringSoon: { certificates: [], memberships: [] } } },
+    });
+    const wrapper = await mountWithApp(AppShell, { fetch: server.fetch, path: '/certificates' });
+    expect(wrapper.get('[data-testid="page-title"]').text()).toBe('Administrators only');
+    expect(wrapper.get('[data-testid="refused-reason"]').text()).toContain('version 2');
+    expect(wrapper.get('[data-testid="aup-text"]').text()).toBe('Be careful.');
+    await wrapper.get('[data-testid="aup-accept"]').trigger('click');
+    await flushPromises();
+    expect(server.requests.find((r) => r.body.operationName === 'AcceptAup')?.body.variables).toEqual({
+      version: 2,
+    });
+    expect(wrapper.get('[data-testid="page-title"]').text()).toBe('Administration');
+  });
+});

@@ -92,6 +92,41 @@ describe('AppShell', () => {
     expect(wrapper.get('[data-testid="membership-message"]').text()).toBe('Your request has been sent.');
   });
 
+  it('asks an approved member to accept the AUP, which activates the membership', async () => {
+    let accepted = false;
+    const membership = () => ({
+      id: 'm',
+      groupPath: '/medgrid/a',
+      status: accepted ? 'ACTIVE' : 'APPROVED',
+      requestedRole: 'DOCTOR',
+      expiresAt: null,
+      reason: null,
+      suspensionKind: null,
+    });
+    const server = graphqlServer({
+      Version: { data: { version: '0.1.0' } },
+      Me: () => ({
+        data: { me: testMe(accepted ? {} : { access: 'AUP_REQUIRED', pendingAupVersion: 3 }) },
+      }),
+      MyMemberships: () => ({ data: { myMemberships: [membership()] } }),
+      CurrentAup: { data: { currentAup: { version: 3, text: 'Rules.', acceptBy: '2030-01-01T00:00:00Z' } } },
+      AcceptAup: () => {
+        accepted = true;
+        return { data: { acceptAup: true } };
+      },
+    });
+    const wrapper = await mountWithApp(AppShell, { fetch: server.fetch });
+    expect(wrapper.get('[data-testid="access-aup"]').text()).toContain('version 3');
+    expect(wrapper.get('[data-testid="aup-text"]').text()).toBe('Rules.');
+    await wrapper.get('[data-testid="aup-accept"]').trigger('click');
+    await flushPromises();
+    expect(server.requests.find((r) => r.body.operationName === 'AcceptAup')?.body.variables).toEqual({
+      version: 3,
+    });
+    expect(wrapper.find('[data-testid="aup"]').exists()).toBe(false);
+    expect(wrapper.get('[data-testid="my-membership"]').attributes('data-status')).toBe('ACTIVE');
+  });
+
   it('switches to Ukrainian, remembers the choice and sets <html lang>', async () => {
     const wrapper = await mountWithApp(AppShell, { fetch: graphqlServer(answers(testMe())).fetch });
     expect(document.documentElement.lang).toBe('en');

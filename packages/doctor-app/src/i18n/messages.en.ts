@@ -36,8 +36,6 @@ export const en = {
       EXPIRED: 'expired',
     },
     expires: 'until {date}',
-    aupTitle: 'Acceptable-use policy, version {version}',
-    aupAccept: 'I accept',
   },
   notFound: {
     title: 'Page not found',

@@ -37,8 +37,6 @@ export const uk: Messages = {
       EXPIRED: 'строк минув',
     },
     expires: 'до {date}',
-    aupTitle: 'Правила користування, версія {version}',
-    aupAccept: 'Приймаю',
   },
   notFound: {
     title: 'Сторінку не знайдено',

@@ -23,18 +23,3 @@ export const RequestMembershipMutation = gql<{ requestMembership: MyMembership }
     requestMembership(groupPath: $groupPath) { ${fields} }
   }
 `;
-export interface Aup {
-  version: number;
-  text: string;
-  acceptBy: string;
-}
-export const CurrentAupQuery = gql<{ currentAup: Aup | null }, Record<string, never>>`
-  query CurrentAup {
-    currentAup { version text acceptBy }
-  }
-`;
-export const AcceptAupMutation = gql<{ acceptAup: boolean }, { version: number }>`
-  mutation AcceptAup($version: Int!) {
-    acceptAup(version: $version)
-  }
-`;

@@ -37,6 +37,11 @@ export const commonEn = {
       network: 'The server cannot be reached. Try again.',
     },
   },
+  aup: {
+    title: 'Acceptable-use policy, version {version}',
+    acceptBy: 'Accept it by {date}, or your membership is suspended.',
+    accept: 'I accept',
+  },
   session: {
     ended:
       'Your session has ended (the certificate may have been revoked, or the session expired). Sign in again.',
