@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Peer, parsePeers } from '../dimse/store.scu.js';
 
@@ -50,7 +51,40 @@ function portOf(name: string, raw: string): number {
   return Number(raw);
 }
 
-export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+/**
+ * Settings from a JSON file named by MEDGRID_GATEWAY_CONFIG (an object of the same variable names, string or
+ * number values); variables set in the environment win over the file.
+ */
+export function withConfigFile(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const file = env.MEDGRID_GATEWAY_CONFIG;
+  if (!file) return env;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new GatewayConfigError(
+      `MEDGRID_GATEWAY_CONFIG: cannot read ${path.basename(file)}: ${(err as NodeJS.ErrnoException).code ?? 'invalid JSON'}`,
+    );
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new GatewayConfigError('MEDGRID_GATEWAY_CONFIG must name a JSON object of setting names to values');
+  }
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!/^(MEDGRID_|DATABASE_URL$)/.test(k))
+      throw new GatewayConfigError(`MEDGRID_GATEWAY_CONFIG: unknown setting ${k}`);
+    if (typeof v !== 'string' && typeof v !== 'number')
+      throw new GatewayConfigError(`MEDGRID_GATEWAY_CONFIG: ${k} must be a string or number`);
+    out[k] = String(v);
+  }
+  return {
+    ...out,
+    ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
+  };
+}
+
+export function loadGatewayConfig(rawEnv: Record<string, string | undefined> = process.env): GatewayConfig {
+  const env = withConfigFile(rawEnv);
   const port = portOf('MEDGRID_GATEWAY_PORT', env.MEDGRID_GATEWAY_PORT ?? '11112');
   const aeTitle = (env.MEDGRID_GATEWAY_AE_TITLE ?? 'MEDGRID').trim();
   if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(aeTitle)) {
