@@ -10,6 +10,7 @@ import {
   developmentAccounts,
   GroupsPage,
   MembersPage,
+  removeDownloads,
   SignInPage,
 } from './support/identity-pages.js';
 import { artifactName } from './support/paths.js';
@@ -68,6 +69,7 @@ describe('certificate sign-in and the admin app against the running system', { t
 
   after(async () => {
     await browser?.close();
+    removeDownloads();
     if (system) {
       system.saveLog('identity-system');
       await system.stop().catch(() => system.kill());

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -21,6 +21,17 @@ export function developmentAccounts(dataDir: string): { admin: Credential; docto
 }
 
 const T = 20_000;
+
+// Downloads (PKCS#12 files, CSV exports) go into one temporary folder, removed by removeDownloads().
+let downloads: string | undefined;
+function downloadPath(name: string): string {
+  downloads ??= mkdtempSync(path.join(os.tmpdir(), 'medgrid-e2e-downloads-'));
+  return path.join(downloads, name);
+}
+export function removeDownloads(): void {
+  if (downloads) rmSync(downloads, { recursive: true, force: true });
+  downloads = undefined;
+}
 
 /** The shared certificate sign-in page (both apps). */
 export class SignInPage {
@@ -91,10 +102,7 @@ export class CertificatesPage {
       this.page.waitForEvent('download', { timeout: T }),
       this.page.getByTestId('download-p12').click(),
     ]);
-    const p12Path = path.join(
-      mkdtempSync(path.join(os.tmpdir(), 'medgrid-e2e-p12-')),
-      download.suggestedFilename(),
-    );
+    const p12Path = downloadPath(download.suggestedFilename());
     await download.saveAs(p12Path);
     await this.page.getByTestId('issued-dismiss').click();
     return { p12Path, password, serial };
@@ -237,10 +245,7 @@ export class AuditLogPage {
       this.page.waitForEvent('download', { timeout: T }),
       this.page.getByTestId('audit-export').click(),
     ]);
-    const file = path.join(
-      mkdtempSync(path.join(os.tmpdir(), 'medgrid-e2e-csv-')),
-      download.suggestedFilename(),
-    );
+    const file = downloadPath(download.suggestedFilename());
     await download.saveAs(file);
     return readFileSync(file, 'utf8');
   }
