@@ -403,11 +403,11 @@ describe('gateway with dcmtk peers (dcmsend, findscu, movescu, getscu, storescp)
       ]);
     const [study, uids] = [...byStudy.entries()].find(([, u]) => u.length >= 2)!;
     const victim = uids[0]!;
-    const row = await t.gw.vault.query<{ deid_sop_instance_uid: string }>(
-      'select deid_sop_instance_uid from vault_instance where sop_instance_uid = $1',
+    // The victim's object is lost from the cache (its pack reference points nowhere).
+    await t.gw.vault.query(
+      `update vault_instance set cache_ref = '00000000-0000-0000-0000-000000000000.pack:0:1' where sop_instance_uid = $1`,
       [victim],
     );
-    rmSync(path.join(t.gw.cache.dir, t.gw.cache.nameOf(row.rows[0]!.deid_sop_instance_uid)));
     const r = await run('movescu', [
       '-S',
       '-v',

@@ -222,8 +222,8 @@ describe('retrieve falls back to the server WADO-RS when the local cache lost an
       const before = await t.gw.vault.query<{ sha256: string; study_instance_uid: string }>(
         'select sha256, study_instance_uid from vault_instance',
       );
-      for (const f of (await import('node:fs')).readdirSync(t.gw.cache.dir)) {
-        if (f.endsWith('.dcm')) rmSync(path.join(t.gw.cache.dir, f));
+      for (const f of (await import('node:fs')).readdirSync(path.join(t.gw.cache.dir, 'packs'))) {
+        rmSync(path.join(t.gw.cache.dir, 'packs', f));
       }
       const m = await run('movescu', [
         '-S',

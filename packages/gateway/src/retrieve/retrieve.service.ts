@@ -16,7 +16,7 @@ export class LocalCacheSource implements DeidSource {
   readonly name = 'cache';
   constructor(private readonly cache: DeidCache) {}
   fetch(row: RetrieveRow): Promise<Buffer | undefined> {
-    return this.cache.get(row.deid_sop_instance_uid);
+    return this.cache.get(row.cache_ref);
   }
 }
 

@@ -22,6 +22,7 @@ export interface StowConfig {
 interface Due {
   sop_instance_uid: string;
   deid_sop_instance_uid: string;
+  cache_ref: string | null;
   upload_attempts: number;
 }
 
@@ -97,7 +98,7 @@ export class StowUploader {
         if (this.stopped) return;
         const due = (
           await vault.query<Due>(
-            `select sop_instance_uid, deid_sop_instance_uid, upload_attempts from vault_instance
+            `select sop_instance_uid, deid_sop_instance_uid, cache_ref, upload_attempts from vault_instance
               where upload_state = 'pending' and next_upload_at <= now() order by received_at limit $1`,
             [this.cfg.batchSize],
           )
@@ -120,7 +121,7 @@ export class StowUploader {
     const { vault, cache, log, metrics, errors } = this.deps;
     const parts: { row: Due; bytes: Buffer }[] = [];
     for (const row of due) {
-      const bytes = await cache.get(row.deid_sop_instance_uid);
+      const bytes = await cache.get(row.cache_ref);
       if (!bytes) {
         await vault.query(
           `update vault_instance set upload_state = 'failed', last_upload_error = 'de-identified object missing from cache' where sop_instance_uid = $1`,

@@ -35,6 +35,7 @@ export const VaultInstanceSchema = defineEntity({
     size: p.bigint('number'),
     identity: p.blob(),
     callingAe: p.string().length(16).nullable(),
+    cacheRef: p.string().length(128).nullable(),
     receivedAt: p.datetime().defaultRaw('now()'),
     uploadState: p.string().length(16).default('pending').index(),
     uploadAttempts: p.integer().default(0),

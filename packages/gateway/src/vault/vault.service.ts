@@ -28,6 +28,8 @@ export interface VaultRow {
   size: number;
   identity: Buffer;
   calling_ae: string | null;
+  /** Where the de-identified object is in the local cache (`<pack>:<offset>:<length>`). */
+  cache_ref: string | null;
 }
 
 export const ROW_COLUMNS: (keyof VaultRow)[] = [
@@ -57,6 +59,7 @@ export const ROW_COLUMNS: (keyof VaultRow)[] = [
   'size',
   'identity',
   'calling_ae',
+  'cache_ref',
 ];
 
 export interface RetrieveRow {
@@ -68,6 +71,7 @@ export interface RetrieveRow {
   deid_series_instance_uid: string | null;
   sha256: string;
   identity: Buffer;
+  cache_ref: string | null;
 }
 
 /**
@@ -116,7 +120,7 @@ export class Vault {
   async forRetrieve(where: string, params: unknown[]): Promise<RetrieveRow[]> {
     const r = await this.pool.query<RetrieveRow>(
       `select sop_instance_uid, sop_class_uid, transfer_syntax_uid, deid_sop_instance_uid, deid_study_instance_uid,
-              deid_series_instance_uid, sha256, identity
+              deid_series_instance_uid, sha256, identity, cache_ref
          from vault_instance v where ${where}
          order by study_instance_uid, series_instance_uid, nullif(regexp_replace(instance_number, '[^0-9]', '', 'g'), '')::bigint nulls last, sop_instance_uid`,
       params,
