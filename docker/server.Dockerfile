@@ -17,6 +17,7 @@ COPY packages/server/package.json packages/server/
 COPY packages/gateway/package.json packages/gateway/
 COPY packages/doctor-app/package.json packages/doctor-app/
 COPY packages/admin-app/package.json packages/admin-app/
+COPY packages/web-common/package.json packages/web-common/
 COPY e2e/package.json e2e/
 COPY bench/package.json bench/
 
@@ -29,6 +30,7 @@ COPY packages/gateway packages/gateway
 COPY packages/server packages/server
 COPY packages/doctor-app packages/doctor-app
 COPY packages/admin-app packages/admin-app
+COPY packages/web-common packages/web-common
 RUN pnpm --filter "@medgrid/server..." --filter @medgrid/doctor-app --filter @medgrid/admin-app \
       --workspace-concurrency=1 run build
 

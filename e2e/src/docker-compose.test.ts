@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from './support/paths.js';
 
@@ -61,4 +63,48 @@ describe('docker/compose.yaml', () => {
     }
     assert.deepEqual(Object.keys(services.worker!.depends_on ?? {}).sort(), ['postgres', 'server', 'xrootd']);
   });
+});
+
+// The images copy workspace packages one by one (for layer caching); a package missing there breaks the image
+// build, which no engine here would catch.
+describe('docker images', () => {
+  const workspaceDeps = (pkg: string): string[] => {
+    const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'packages', pkg, 'package.json'), 'utf8'));
+    const all = { ...manifest.dependencies, ...manifest.devDependencies } as Record<string, string>;
+    return Object.entries(all)
+      .filter(([, v]) => v.startsWith('workspace:'))
+      .map(([name]) => name.replace('@medgrid/', ''));
+  };
+  const closure = (roots: string[]): string[] => {
+    const seen = new Set<string>();
+    const visit = (p: string) => {
+      if (seen.has(p)) return;
+      seen.add(p);
+      for (const d of workspaceDeps(p)) visit(d);
+    };
+    for (const r of roots) visit(r);
+    return [...seen].sort();
+  };
+  const images: Record<string, string[]> = {
+    server: ['server', 'doctor-app', 'admin-app'],
+    worker: ['worker'],
+    gateway: ['gateway'],
+  };
+  for (const [image, roots] of Object.entries(images)) {
+    it(`${image}.Dockerfile copies every workspace package it builds`, () => {
+      const dockerfile = readFileSync(path.join(repoRoot, 'docker', `${image}.Dockerfile`), 'utf8');
+      for (const pkg of closure(roots)) {
+        assert.match(
+          dockerfile,
+          new RegExp(`COPY packages/${pkg}/package\\.json `),
+          `${pkg}/package.json not copied`,
+        );
+        assert.match(
+          dockerfile,
+          new RegExp(`COPY packages/${pkg} packages/${pkg}`),
+          `${pkg} sources not copied`,
+        );
+      }
+    });
+  }
 });
