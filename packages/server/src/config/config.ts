@@ -40,6 +40,8 @@ export interface StudiesConfig {
   kekPrevious: string[];
   /** Largest STOW-RS / upload request body, in bytes. */
   maxUploadBytes: number;
+  /** Queue a `store` job with the storage worker for each new object (off: objects stay in the spool). */
+  storeJobs: boolean;
 }
 
 export interface IdentityConfig {
@@ -174,6 +176,11 @@ export const CONFIG_VARIABLES = [
     doc: 'Comma-separated previous key-encryption keys, used only to unwrap data keys during a rotation (`medgrid keys rewrap`).',
   },
   {
+    name: 'MEDGRID_STORE_JOBS',
+    default: 'true (false when MEDGRID_ENV=test)',
+    doc: 'Queue a store job with the storage worker for every new de-identified object; false keeps objects in the spool only.',
+  },
+  {
     name: 'MEDGRID_MAX_UPLOAD_BYTES',
     default: '2147483648',
     doc: 'Largest STOW-RS request body accepted, in bytes.',
@@ -295,6 +302,7 @@ export function loadConfig(env: Env = process.env): MedgridConfig {
         .filter((k) => k !== '')
         .map((k) => keyVar(k, 'MEDGRID_KEK_PREVIOUS')),
       maxUploadBytes: int(env, 'MEDGRID_MAX_UPLOAD_BYTES', 2 ** 31, 1024, 2 ** 40),
+      storeJobs: bool(env, 'MEDGRID_STORE_JOBS', environment !== 'test'),
     },
   };
 }

@@ -301,7 +301,16 @@ async function objectFor(
   try {
     deid = await readFile(rt.spoolPath(inst.objectSha256));
   } catch {
-    return null;
+    // Not in the spool any more: from an SE through the worker's verified stage cache.
+    if (!rt.storage) return null;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of await rt.storage.openObject(inst.objectSha256))
+        chunks.push(Buffer.from(c as Buffer));
+      deid = Buffer.concat(chunks);
+    } catch {
+      return null;
+    }
   }
   if (sha256Hex(deid) !== inst.objectSha256) return null;
   if (a.withIdentity && inst.originalSha256) {

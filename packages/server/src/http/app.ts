@@ -179,6 +179,10 @@ export async function buildApp(opts: {
   });
 
   await registerDicomweb(app, { orm, auth: authService, studies });
+  studies.connectStorage(config, logger);
+  app.addHook('onClose', async () => {
+    await studies.storage?.close();
+  });
 
   if (opts.lifecycleTimer ?? true) {
     let running = false;

@@ -201,9 +201,6 @@ export class IngestService {
         referringPhysicianName: sent.referringPhysicianName,
       };
     }
-    const studyUid = attrs.studyInstanceUid!;
-    const seriesUid = attrs.seriesInstanceUid!;
-    const sopUid = attrs.sopInstanceUid!;
     const sha = sha256Hex(deidBytes);
     try {
       await spool(this.rt, sha, deidBytes);
@@ -211,11 +208,56 @@ export class IngestService {
       return { ok: false, status: STOW_STATUS.outOfResources, reason: 'could not write the spool', ...base };
     }
     // Descriptive attributes come from the original: the basic profile removes them from the object.
+    const outcome = await this.record(actor, ownerId, bytes, {
+      parsed,
+      sent,
+      attrs,
+      deidBytes,
+      identity,
+      phi,
+      sha,
+    });
+    if (outcome.ok && !outcome.duplicate && this.rt.storage) {
+      // Queue the store job; if the queue is unreachable the instance stays `spooled` (served from the spool)
+      // and is queued again when the same object is re-sent.
+      try {
+        await this.rt.storage.ingest(this.rt.spoolPath(sha));
+        await this.em
+          .getConnection()
+          .execute(
+            "update study_instance set storage_state = 'queued' where object_sha256 = ? and storage_state = 'spooled'",
+            [sha],
+          );
+      } catch {
+        // left `spooled`
+      }
+    }
+    return outcome;
+  }
+
+  private async record(
+    actor: Actor,
+    ownerId: string,
+    bytes: Buffer,
+    v: {
+      parsed: ParsedDicom;
+      sent: QueryAttributes;
+      attrs: QueryAttributes;
+      deidBytes: Buffer;
+      identity: Buffer | null;
+      phi: PhiRecord | null;
+      sha: string;
+    },
+  ): Promise<InstanceOutcome> {
+    const { sent, attrs, deidBytes, identity, phi, sha } = v;
+    const base = { sopClassUid: sent.sopClassUid, sentSopInstanceUid: sent.sopInstanceUid };
+    const studyUid = attrs.studyInstanceUid!;
+    const seriesUid = attrs.seriesInstanceUid!;
+    const sopUid = attrs.sopInstanceUid!;
     const studyDate = /^\d{8}$/.test(sent.studyDate ?? '') ? sent.studyDate! : null;
     const description = (sent.studyDescription ?? '').slice(0, 128) || null;
     const seriesDescription = (sent.seriesDescription ?? '').slice(0, 128) || null;
     const modality = (sent.modality ?? '').slice(0, 16) || null;
-
     return this.em.transactional(async (tx): Promise<InstanceOutcome> => {
       const conn = tx.getConnection();
       const ctx = tx.getTransactionContext();

@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { KeyRing } from '../crypto/envelope.js';
 
@@ -34,4 +35,31 @@ export async function rewrapDataKeys(em: EntityManager, keys: KeyRing, batch = 5
     total += n;
     if (n < batch) return total;
   }
+}
+
+/**
+ * `node packages/server/dist/studies/key-rotation.js`: re-wraps every data key under MEDGRID_KEK, unwrapping
+ * with MEDGRID_KEK_PREVIOUS (same environment as the server: DATABASE_URL, MEDGRID_DATA_DIR).
+ */
+async function main(): Promise<void> {
+  const { loadConfig } = await import('../config/config.js');
+  const { openOrm } = await import('../db/orm.js');
+  const { StudiesRuntime } = await import('./studies.runtime.js');
+  const config = loadConfig();
+  if (!config.databaseUrl) throw new Error('set DATABASE_URL');
+  const orm = await openOrm(config.databaseUrl);
+  try {
+    const rt = StudiesRuntime.open(config);
+    const n = await rewrapDataKeys(orm.em.fork(), rt.keys);
+    process.stdout.write(`re-wrapped ${n} study data keys under key ${rt.keys.currentId}\n`);
+  } finally {
+    await orm.close(true);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: Error) => {
+    process.stderr.write(`key rotation failed: ${err.message}\n`);
+    process.exit(1);
+  });
 }

@@ -1,8 +1,20 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { StorageWorker } from '@medgrid/worker';
 import type { MedgridConfig } from '../config/config.js';
 import { BlindIndex, KeyRing, parseKey } from '../crypto/envelope.js';
+import type { Logger } from '../logging/logger.js';
 import { deidSecret, deploymentSecret } from '../secrets/deployment-secret.service.js';
+
+/**
+ * Where de-identified objects go after the spool: the storage worker's queue (`StorageWorker.ingest` queues a
+ * `store` job for the object named by its SHA-256) and its verified stage cache for reading them back.
+ */
+export interface StorageSink {
+  ingest(spoolPath: string): Promise<{ objectId: string }>;
+  openObject(objectId: string): Promise<NodeJS.ReadableStream>;
+  close(): Promise<void>;
+}
 
 /** Per-process state of the studies domain: keys, blind index, de-identification secret and spool. */
 export class StudiesRuntime {
@@ -13,6 +25,8 @@ export class StudiesRuntime {
     readonly spoolDir: string,
     readonly publicUrl: string,
     readonly maxUploadBytes: number,
+    /** Null: objects stay in the spool (tests, or no worker); see MEDGRID_STORE_JOBS. */
+    public storage: StorageSink | null = null,
   ) {
     mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
   }
@@ -29,6 +43,38 @@ export class StudiesRuntime {
       config.identity.publicUrl,
       config.studies.maxUploadBytes,
     );
+  }
+
+  /**
+   * Connects the storage worker's queue and stage cache (opened on first use, so the server starts before the
+   * worker has created its tables). Only when MEDGRID_STORE_JOBS is on and DATABASE_URL is known.
+   */
+  connectStorage(
+    config: MedgridConfig,
+    logger?: Logger,
+    databaseUrl: string | undefined = config.databaseUrl ?? process.env.DATABASE_URL,
+  ): void {
+    if (!config.studies.storeJobs || !databaseUrl || this.storage) return;
+    let worker: Promise<StorageWorker> | null = null;
+    const get = () => {
+      worker ??= StorageWorker.create({
+        databaseUrl,
+        stageDir: path.join(config.dataDir, 'stage-server'),
+        stageMaxBytes: 2 * 2 ** 30,
+        ...(logger ? { logger: logger.child({ component: 'storage' }) } : {}),
+      }).catch((err: Error) => {
+        worker = null;
+        throw err;
+      });
+      return worker;
+    };
+    this.storage = {
+      ingest: async (spoolPath) => (await get()).ingest(spoolPath),
+      openObject: async (id) => (await get()).openObject(id),
+      close: async () => {
+        if (worker) await (await worker.catch(() => null))?.stop(5000);
+      },
+    };
   }
 
   /** Spool file of a de-identified object: named by the SHA-256 of its bytes only. */

