@@ -2,7 +2,7 @@
 // DICOM gateway benchmark: storescu (TCP_NODELAY=1) -> storescp, -> Orthanc, -> gateway, same workload, same run;
 // then C-MOVE of the whole workload from Orthanc and from the gateway to a storescp.
 // Usage: pnpm --filter @medgrid/dicom run build && pnpm --filter @medgrid/gateway run build &&
-//        pnpm exec node bench/gateway/gateway-bench.mjs [--write-docs] [--keep] [--generate DIR (only write the workload)]
+//        pnpm exec node bench/gateway/gateway-bench.mjs [--write-docs] [--rounds N] [--keep] [--generate DIR (only write the workload)]
 import { execFile, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -191,94 +191,116 @@ async function main() {
   console.error(
     `generated ${w.count} instances (${(w.bytes / 1e6).toFixed(0)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
   );
-  const results = {};
   const mb = w.bytes / 1e6;
 
-  // 1. storescp writing to disk
-  const scp = await storescp(join(work, 'scp'), 'STORESCP');
-  results.storescp = await storescu(data, scp.port, 'STORESCP');
-  if (countFiles(scp.dir) !== w.count) throw new Error('storescp did not get every instance');
-  await scp.stop();
-  rmSync(scp.dir, { recursive: true, force: true });
+  const rounds = [];
+  const ROUNDS = Number(args[args.indexOf('--rounds') + 1] ?? 3) || 3;
+  for (let round = 0; round < ROUNDS; round++) {
+    const results = {};
+    // 1. storescp writing to disk
+    const scp = await storescp(join(work, `scp-${round}`), 'STORESCP');
+    results.storescp = await storescu(data, scp.port, 'STORESCP');
+    if (countFiles(scp.dir) !== w.count) throw new Error('storescp did not get every instance');
+    await scp.stop();
+    rmSync(scp.dir, { recursive: true, force: true });
 
-  // 2. Orthanc 1.10 (SQLite index); destination for its C-MOVE is a storescp
-  const dest = await storescp(join(work, 'dest-orthanc'), 'DEST');
-  const orthanc = await startOrthanc({
-    modalities: { DEST: ['DEST', '127.0.0.1', dest.port], BENCH: ['BENCH', '127.0.0.1', 1] },
-  });
-  results.orthanc = await storescu(data, orthanc.dicomPort, orthanc.aeTitle);
-  const st = await orthanc.api('GET', '/statistics');
-  if (st.CountInstances !== w.count) throw new Error(`Orthanc holds ${st.CountInstances} instances`);
-  results.orthancMove = await moveAll(orthanc.dicomPort, orthanc.aeTitle, 'DEST', w.studies);
-  if (countFiles(dest.dir) !== w.count) throw new Error(`Orthanc C-MOVE delivered ${countFiles(dest.dir)}`);
-  await orthanc.stop();
-  await dest.stop();
-  rmSync(dest.dir, { recursive: true, force: true });
+    // 2. Orthanc 1.10 (SQLite index); destination for its C-MOVE is a storescp
+    const dest = await storescp(join(work, `dest-orthanc-${round}`), 'DEST');
+    const orthanc = await startOrthanc({
+      modalities: { DEST: ['DEST', '127.0.0.1', dest.port], BENCH: ['BENCH', '127.0.0.1', 1] },
+    });
+    results.orthanc = await storescu(data, orthanc.dicomPort, orthanc.aeTitle);
+    const st = await orthanc.api('GET', '/statistics');
+    if (st.CountInstances !== w.count) throw new Error(`Orthanc holds ${st.CountInstances} instances`);
+    results.orthancMove = await moveAll(orthanc.dicomPort, orthanc.aeTitle, 'DEST', w.studies);
+    if (countFiles(dest.dir) !== w.count) throw new Error(`Orthanc C-MOVE delivered ${countFiles(dest.dir)}`);
+    await orthanc.stop();
+    await dest.stop();
+    rmSync(dest.dir, { recursive: true, force: true });
 
-  // 3. The gateway as its own process (vault in a throwaway database, spool/cache under the work dir)
-  const db = await createTestDatabase('medgrid_gw_bench');
-  const dest2 = await storescp(join(work, 'dest-gateway'), 'DEST');
-  const gwPort = await freePort();
-  const httpPort = await freePort();
-  const gw = fork(join(root, 'packages/gateway/dist/main.js'), [], {
-    env: {
-      ...process.env,
-      DATABASE_URL: db.url,
-      MEDGRID_DATA_DIR: join(work, 'gw-data'),
-      MEDGRID_GATEWAY_PORT: String(gwPort),
-      MEDGRID_GATEWAY_HTTP_PORT: String(httpPort),
-      MEDGRID_GATEWAY_PEERS: `DEST=127.0.0.1:${dest2.port}`,
-      MEDGRID_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  await new Promise((resolve, reject) => {
-    gw.on('message', (m) =>
-      m.type === 'ready' ? resolve() : m.type === 'fatal' ? reject(new Error(m.message)) : undefined,
+    // 3. The gateway as its own process (vault in a throwaway database, spool/cache under the work dir)
+    const db = await createTestDatabase('medgrid_gw_bench');
+    const dest2 = await storescp(join(work, `dest-gateway-${round}`), 'DEST');
+    const gwPort = await freePort();
+    const httpPort = await freePort();
+    const gw = fork(join(root, 'packages/gateway/dist/main.js'), [], {
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        MEDGRID_DATA_DIR: join(work, `gw-data-${round}`),
+        MEDGRID_GATEWAY_PORT: String(gwPort),
+        MEDGRID_GATEWAY_HTTP_PORT: String(httpPort),
+        MEDGRID_GATEWAY_PEERS: `DEST=127.0.0.1:${dest2.port}`,
+        MEDGRID_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    await new Promise((resolve, reject) => {
+      gw.on('message', (m) =>
+        m.type === 'ready' ? resolve() : m.type === 'fatal' ? reject(new Error(m.message)) : undefined,
+      );
+      gw.once('exit', () => reject(new Error('gateway exited')));
+    });
+    const status = async () => (await fetch(`http://127.0.0.1:${httpPort}/status`)).json();
+    const tg = process.hrtime.bigint();
+    results.gateway = await storescu(data, gwPort, 'MEDGRID');
+    for (;;) {
+      const s = await status();
+      const total = (s.backlog.upload?.pending ?? 0) + (s.backlog.upload?.uploaded ?? 0);
+      if (s.backlog.spool === 0 && total >= w.count) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    results.gatewayVault = Number(process.hrtime.bigint() - tg) / 1e9;
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const metric = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
+    results.spoolMs =
+      (1000 * metric('medgrid_gateway_spool_write_seconds_sum')) /
+      metric('medgrid_gateway_spool_write_seconds_count');
+    results.storeMs =
+      (1000 * metric('medgrid_gateway_store_seconds_sum')) / metric('medgrid_gateway_store_seconds_count');
+    results.gatewayMove = await moveAll(gwPort, 'MEDGRID', 'DEST', w.studies);
+    if (countFiles(dest2.dir) !== w.count)
+      throw new Error(`gateway C-MOVE delivered ${countFiles(dest2.dir)}`);
+    gw.kill('SIGTERM');
+    await new Promise((r) => gw.once('exit', r));
+    await dest2.stop();
+    await db.drop();
+    rounds.push(results);
+    console.error(
+      `round ${round + 1}/${ROUNDS}: ${JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, Number(v.toFixed(3))])))}`,
     );
-    gw.once('exit', () => reject(new Error('gateway exited')));
-  });
-  const status = async () => (await fetch(`http://127.0.0.1:${httpPort}/status`)).json();
-  const tg = process.hrtime.bigint();
-  results.gateway = await storescu(data, gwPort, 'MEDGRID');
-  for (;;) {
-    const s = await status();
-    const total = (s.backlog.upload?.pending ?? 0) + (s.backlog.upload?.uploaded ?? 0);
-    if (s.backlog.spool === 0 && total >= w.count) break;
-    await new Promise((r) => setTimeout(r, 20));
   }
-  results.gatewayVault = Number(process.hrtime.bigint() - tg) / 1e9;
-  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const metric = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
-  results.spoolMs =
-    (1000 * metric('medgrid_gateway_spool_write_seconds_sum')) /
-    metric('medgrid_gateway_spool_write_seconds_count');
-  results.storeMs =
-    (1000 * metric('medgrid_gateway_store_seconds_sum')) / metric('medgrid_gateway_store_seconds_count');
-  results.gatewayMove = await moveAll(gwPort, 'MEDGRID', 'DEST', w.studies);
-  if (countFiles(dest2.dir) !== w.count) throw new Error(`gateway C-MOVE delivered ${countFiles(dest2.dir)}`);
-  gw.kill('SIGTERM');
-  await new Promise((r) => gw.once('exit', r));
-  await dest2.stop();
-  await db.drop();
+  // Median of each figure over the rounds (the machine is shared; single runs vary a lot).
+  const median = (k) => {
+    const v = rounds.map((r) => r[k]).sort((x, y) => x - y);
+    return v[Math.floor(v.length / 2)];
+  };
+  const range = (k) => rounds.map((r) => r[k]);
+  const results = Object.fromEntries(Object.keys(rounds[0]).map((k) => [k, median(k)]));
   if (!args.includes('--keep')) rmSync(work, { recursive: true, force: true });
 
   const rate = (s) => w.count / s;
   const rows = [
-    ['storescu → storescp (writes to disk)', results.storescp],
-    ['storescu → Orthanc 1.10.1 (SQLite index)', results.orthanc],
-    ['storescu → gateway (until the last C-STORE response: spool fsynced)', results.gateway],
+    ['storescu → storescp (writes to disk)', results.storescp, 'storescp'],
+    ['storescu → Orthanc 1.10.1 (SQLite index)', results.orthanc, 'orthanc'],
+    ['storescu → gateway (until the last C-STORE response: spool fsynced)', results.gateway, 'gateway'],
     [
       'storescu → gateway, until every instance is de-identified, cached and in the vault',
       results.gatewayVault,
+      'gatewayVault',
     ],
-    ['C-MOVE Orthanc → storescp (5 studies)', results.orthancMove],
-    ['C-MOVE gateway → storescp (5 studies, restore + SHA-256 check)', results.gatewayMove],
+    ['C-MOVE Orthanc → storescp (5 studies)', results.orthancMove, 'orthancMove'],
+    ['C-MOVE gateway → storescp (5 studies, restore + SHA-256 check)', results.gatewayMove, 'gatewayMove'],
   ];
   const table = [
-    '| run | seconds | instances/s | MB/s |',
-    '|---|---|---|---|',
-    ...rows.map(([k, s]) => `| ${k} | ${s.toFixed(2)} | ${rate(s).toFixed(1)} | ${(mb / s).toFixed(1)} |`),
+    `| run (median of ${rounds.length} rounds) | seconds | instances/s | MB/s | instances/s in each round |`,
+    '|---|---|---|---|---|',
+    ...rows.map(
+      ([k, s, key]) =>
+        `| ${k} | ${s.toFixed(2)} | ${rate(s).toFixed(1)} | ${(mb / s).toFixed(1)} | ${range(key)
+          .map((x) => rate(x).toFixed(0))
+          .join(', ')} |`,
+    ),
   ].join('\n');
   const ratioScp = results.storescp / results.gatewayVault;
   const ratioOrthanc = results.orthanc / results.gatewayVault;
@@ -288,6 +310,12 @@ async function main() {
     `Load average (1 min) when the run ended: ${loadavg()[0].toFixed(2)} on ${cpus().length} cores (the machine is shared).`,
     `Gateway ingest (vault included) vs storescp: ${ratioScp.toFixed(2)}x (target >= 0.5); vs Orthanc: ${ratioOrthanc.toFixed(2)}x (target >= 1.5).`,
     `Gateway C-MOVE vs Orthanc C-MOVE: ${moveRatio.toFixed(2)}x.`,
+    `Same-round ratios (gateway ingest / storescp; / Orthanc; C-MOVE gateway / Orthanc): ${rounds
+      .map(
+        (r) =>
+          `${(r.storescp / r.gatewayVault).toFixed(2)}; ${(r.orthanc / r.gatewayVault).toFixed(2)}; ${(r.orthancMove / r.gatewayMove).toFixed(2)}`,
+      )
+      .join(' | ')}.`,
   ].join('\n');
   console.log(table);
   console.log(summary);
@@ -302,7 +330,7 @@ async function main() {
       `Workload: ${w.count} instances, ${mb.toFixed(0)} MB: 5 studies, each one CT series (${PER_SERIES} x 512x512x16 bit) and one MR`,
       `series (${PER_SERIES} x 384x384x16 bit), synthesised from the headers of pydicom's CT_small.dcm and MR_small.dcm with generated`,
       'pixels, explicit VR little endian. Sent with dcmtk 3.6.7 `storescu +sd` (one association, `TCP_NODELAY=1`) to each',
-      'peer in turn, in the same run; the gateway runs as its own process (`dist/main.js`) with its vault in the local',
+      'peer in turn, in the same run, for several rounds (medians reported); the gateway runs as its own process (`dist/main.js`) with its vault in the local',
       'PostgreSQL and fsyncs every instance before its C-STORE response. C-MOVE: `movescu -S` per study to a `storescp`.',
       'storescp writes to the page cache and never fsyncs; the gateway answers only once the instance is durably in its',
       'spool (one fdatasync into a pre-allocated slot), so on this shared disk its rate is bounded by flush latency',
