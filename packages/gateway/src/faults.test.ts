@@ -153,6 +153,43 @@ describe('gateway faults', () => {
     assert.equal(echo.code, 0, 'still serving after the fuzzing');
   });
 
+  test('several associations at once: parallel storescu, findscu and echoscu all succeed', async () => {
+    const t = await startTestGateway();
+    cleanups.push(() => t.stop());
+    const files = corpusFiles()
+      .filter(
+        (f) =>
+          f.orthanc.startsWith('stored') &&
+          /^1\.2\.840\.10008\.1\.2(\.1)?$/.test(f.transferSyntax) &&
+          // SOP classes plain storescu proposes by default
+          /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.(1|2|4|7|6\.1)$/.test(f.sopClass),
+      )
+      .map((f) => f.path);
+    assert.ok(files.length >= 15, `${files.length} files`);
+    const thirds = [0, 1, 2].map((k) => files.filter((_, i) => i % 3 === k));
+    const port = String(t.gw.port);
+    const results = await Promise.all([
+      ...thirds.map((part) => run('storescu', ['-aec', 'MEDGRID', '127.0.0.1', port, ...part])),
+      run('findscu', [
+        '-S',
+        '-aec',
+        'MEDGRID',
+        '-k',
+        'QueryRetrieveLevel=STUDY',
+        '-k',
+        'StudyInstanceUID',
+        '127.0.0.1',
+        port,
+      ]),
+      run('echoscu', ['-aec', 'MEDGRID', '127.0.0.1', port]),
+    ]);
+    for (const r of results) assert.equal(r.code, 0, r.stderr.slice(0, 500));
+    await t.gw.ingest.drained();
+    const uids = new Set(files.map((f) => extractQueryAttributes(readFileSync(f)).sopInstanceUid));
+    const n = await t.gw.vault.query<{ n: string }>('select count(*) as n from vault_instance');
+    assert.equal(Number(n.rows[0]!.n), uids.size);
+  });
+
   test('spool disk full: A700, no half-written file, and the gateway keeps working (real tmpfs)', async () => {
     assert.equal(
       process.getuid?.(),
