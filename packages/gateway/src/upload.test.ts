@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import tls from 'node:tls';
 import { CORPUS, run, startTestGateway, type TestGateway, tempDir } from './testing/harness.js';
 import { type Orthanc, startOrthanc } from './testing/orthanc.js';
-import { freePort, waitForPort } from './testing/peers.js';
 import { acceptedUids } from './upload/stow.uploader.js';
 
 async function openssl(args: string[], cwd: string): Promise<void> {
@@ -116,36 +116,48 @@ async function until(fn: () => Promise<boolean>, ms: number): Promise<boolean> {
 }
 
 // Orthanc 1.10.1's own HTTPS (civetweb) segfaults on this Debian's OpenSSL 3 as soon as a request arrives, so
-// mutual TLS is terminated by socat (OpenSSL, verify=1 against our CA) in front of Orthanc's HTTP port.
-describe('STOW-RS upload with the gateway certificate (mutual TLS via socat) to Orthanc', () => {
+// mutual TLS is terminated in front of Orthanc's HTTP port by a TLS server (Node's OpenSSL binding) that requires
+// a client certificate signed by our CA and pipes the bytes through. (socat OPENSSL-LISTEN with verify=1 gave the
+// same results by hand; it is not among the CI packages.)
+describe('STOW-RS upload with the gateway certificate (mutual TLS) to Orthanc', () => {
   let dir: string;
   let pki: Awaited<ReturnType<typeof makePki>>;
   let orthanc: Orthanc;
-  let tls: ChildProcess;
+  let terminator: tls.Server;
   let tlsUrl: string;
+  const refused: string[] = [];
   const gateways: TestGateway[] = [];
   before(async () => {
     dir = tempDir('medgrid-pki-');
     pki = await makePki(dir);
     orthanc = await startOrthanc();
-    const port = await freePort();
     const target = new URL(orthanc.url);
-    tls = spawn(
-      'socat',
-      [
-        '-d',
-        '-d',
-        `OPENSSL-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,cert=${pki.serverBundle},cafile=${pki.ca},verify=1`,
-        `TCP:127.0.0.1:${target.port}`,
-      ],
-      { stdio: ['ignore', 'ignore', process.env.SOCAT_LOG ? 'inherit' : 'ignore'] },
+    terminator = tls.createServer(
+      {
+        key: readFileSync(path.join(dir, 'srv.key')),
+        cert: readFileSync(path.join(dir, 'srv.pem')),
+        ca: readFileSync(pki.ca),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (client) => {
+        const upstream = net.connect(Number(target.port), '127.0.0.1');
+        client.pipe(upstream).pipe(client);
+        const end = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', end);
+        upstream.on('error', end);
+      },
     );
-    await waitForPort(port);
-    tlsUrl = `https://127.0.0.1:${port}`;
+    terminator.on('tlsClientError', (err) => refused.push(err.message));
+    await new Promise<void>((r) => terminator.listen(0, '127.0.0.1', () => r()));
+    tlsUrl = `https://127.0.0.1:${(terminator.address() as net.AddressInfo).port}`;
   });
   after(async () => {
     for (const g of gateways) await g.stop();
-    tls.kill('SIGTERM');
+    await new Promise<void>((r) => terminator.close(() => r()));
     await orthanc.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -184,6 +196,10 @@ describe('STOW-RS upload with the gateway certificate (mutual TLS via socat) to 
     const r = await run('storescu', ['-aec', 'MEDGRID', '127.0.0.1', String(t.gw.port), files[0]!]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(await until(async () => t.gw.errors.list().some((e) => e.where === 'upload'), 20_000));
+    assert.ok(
+      refused.some((m) => /certificate/i.test(m)),
+      `the TLS server refused the handshake: ${refused.join('; ')}`,
+    );
     assert.deepEqual(await t.gw.vault.backlogCounts(), { pending: 1, uploaded: 0, failed: 0 });
   });
 
