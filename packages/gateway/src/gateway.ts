@@ -19,6 +19,8 @@ import { Vault } from './vault/vault.service.js';
 
 export interface RunningGateway {
   port: number;
+  /** DICOM TLS port, when enabled. */
+  tlsPort: number | undefined;
   httpPort: number | undefined;
   spool: Spool;
   cache: DeidCache;
@@ -90,12 +92,25 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     { spool, ingest, vault, sources, log, metrics, errors },
   );
   const dimse = await listenDimse({ host: config.host, port: config.port, hooks });
+  const dimseTls = config.dicomTls
+    ? await listenDimse({
+        host: config.host,
+        port: config.dicomTls.port,
+        hooks,
+        tls: {
+          cert: readFileSync(config.dicomTls.certFile),
+          key: readFileSync(config.dicomTls.keyFile),
+          ca: config.dicomTls.caFile ? readFileSync(config.dicomTls.caFile) : undefined,
+        },
+      })
+    : undefined;
   uploader?.start();
 
   const status = async () => ({
     aeTitle: config.aeTitle,
     port: dimse.port,
-    associations: dimse.active,
+    associations: dimse.active + (dimseTls?.active ?? 0),
+    tlsPort: dimseTls?.port,
     backlog: { spool: ingest.backlog, upload: await vault.backlogCounts().catch(() => undefined) },
     upload: config.stow ? { url: new URL(config.stow.url).origin } : { disabled: true },
     peers: [...config.peers.values()].map((p) => ({ aeTitle: p.aeTitle, host: p.host, port: p.port })),
@@ -126,6 +141,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
 
   return {
     port: dimse.port,
+    tlsPort: dimseTls?.port,
     httpPort,
     spool,
     cache,
@@ -138,6 +154,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     status,
     async close() {
       await dimse.close();
+      await dimseTls?.close();
       await ingest.drained();
       uploader?.stop();
       wado?.close();

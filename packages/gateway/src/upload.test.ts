@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
@@ -7,86 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { CORPUS, run, startTestGateway, type TestGateway, tempDir } from './testing/harness.js';
 import { type Orthanc, startOrthanc } from './testing/orthanc.js';
+import { makePki } from './testing/pki.js';
 import { acceptedUids } from './upload/stow.uploader.js';
-
-async function openssl(args: string[], cwd: string): Promise<void> {
-  const r = await run('openssl', args, { cwd });
-  assert.equal(r.code, 0, r.stderr);
-}
-
-/** A throwaway PKI: a CA, a server certificate for 127.0.0.1 and a clientAuth certificate for the gateway. */
-async function makePki(dir: string) {
-  writeFileSync(path.join(dir, 'srv.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  writeFileSync(path.join(dir, 'cli.ext'), 'extendedKeyUsage=clientAuth\n');
-  await openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-      '-subj',
-      '/CN=MedGrid Test CA',
-      '-days',
-      '2',
-    ],
-    dir,
-  );
-  for (const [name, cn] of [
-    ['srv', '127.0.0.1'],
-    ['cli', 'gateway.test'],
-  ] as const) {
-    await openssl(
-      [
-        'req',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        `${name}.key`,
-        '-out',
-        `${name}.csr`,
-        '-subj',
-        `/CN=${cn}`,
-      ],
-      dir,
-    );
-    await openssl(
-      [
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        'ca.pem',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        `${name}.pem`,
-        '-days',
-        '2',
-        '-extfile',
-        `${name}.ext`,
-      ],
-      dir,
-    );
-  }
-  writeFileSync(
-    path.join(dir, 'srv-bundle.pem'),
-    readFileSync(path.join(dir, 'srv.pem')) + readFileSync(path.join(dir, 'srv.key'), 'utf8'),
-  );
-  return {
-    ca: path.join(dir, 'ca.pem'),
-    cert: path.join(dir, 'cli.pem'),
-    key: path.join(dir, 'cli.key'),
-    serverBundle: path.join(dir, 'srv-bundle.pem'),
-  };
-}
 
 function httpsJson(url: string, pki: { ca: string; cert: string; key: string }): Promise<unknown> {
   return new Promise((resolve, reject) => {

@@ -10,6 +10,8 @@ export interface GatewayConfig {
   /** Calling AE titles allowed to associate; empty means any. */
   allowedCallingAeTitles: string[];
   peers: Map<string, Peer>;
+  /** Optional DICOM TLS listener (second port). */
+  dicomTls: { port: number; certFile: string; keyFile: string; caFile?: string } | undefined;
   logLevel: string;
   databaseUrl: string;
   /** Spool, cache and the de-identification secret live under <dataDir>/gateway. */
@@ -42,6 +44,12 @@ export interface GatewayConfig {
 
 export class GatewayConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
+}
+
+function required(env: Record<string, string | undefined>, name: string): string {
+  const v = env[name];
+  if (!v) throw new GatewayConfigError(`${name} is required with MEDGRID_GATEWAY_DICOM_TLS_PORT`);
+  return v;
 }
 
 function portOf(name: string, raw: string): number {
@@ -111,6 +119,14 @@ export function loadGatewayConfig(rawEnv: Record<string, string | undefined> = p
     aeTitle,
     allowedCallingAeTitles: allowed,
     peers,
+    dicomTls: env.MEDGRID_GATEWAY_DICOM_TLS_PORT
+      ? {
+          port: portOf('MEDGRID_GATEWAY_DICOM_TLS_PORT', env.MEDGRID_GATEWAY_DICOM_TLS_PORT),
+          certFile: required(env, 'MEDGRID_GATEWAY_DICOM_TLS_CERT'),
+          keyFile: required(env, 'MEDGRID_GATEWAY_DICOM_TLS_KEY'),
+          caFile: env.MEDGRID_GATEWAY_DICOM_TLS_CA || undefined,
+        }
+      : undefined,
     logLevel: env.MEDGRID_LOG_LEVEL || 'info',
     databaseUrl,
     dataDir: path.resolve(env.MEDGRID_DATA_DIR || '.medgrid'),
