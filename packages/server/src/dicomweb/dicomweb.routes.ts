@@ -12,6 +12,7 @@ import type { StudiesRuntime } from '../studies/studies.runtime.js';
 import type { Instance, Series, Study } from '../studies/study.entities.js';
 import { type StudyAccess, StudyService } from '../studies/study.service.js';
 import { boundaryOf, buildMultipart, parseMultipart, typeParamOf } from './multipart.js';
+import { ZipWriter } from './zip.js';
 
 type Json = Record<string, { vr: string; Value?: unknown[] }>;
 
@@ -261,6 +262,42 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
     scope.get('/dicomweb/studies/:study/series/:series/instances/:sop', (req, reply) =>
       retrieve(req, reply, req.params as { study: string; series: string; sop: string }, false),
     );
+    // "Download original": the whole study, re-identified, as a ZIP (access carrying identity only).
+    scope.get('/dicomweb/studies/:study/original.zip', async (req, reply) => {
+      const { study } = req.params as { study: string };
+      const r = await withStudy(req, reply, study);
+      if (!r) return reply;
+      if (!r.a.withIdentity || !r.a.study.hasIdentity) {
+        return reply
+          .code(403)
+          .send({ error: 'originals need access that carries identity', code: 'FORBIDDEN' });
+      }
+      const series = new Map((await r.c.studies.series([r.a.study.id])).map((s) => [s.id, s]));
+      const instances = await r.c.studies.instances(r.a.study.id);
+      const zip = new ZipWriter();
+      reply.hijack();
+      reply.raw.writeHead(200, {
+        'content-type': 'application/zip',
+        'content-disposition': `attachment; filename="study-${r.a.study.id}.zip"`,
+      });
+      let originals = 0;
+      for (const [n, inst] of instances.entries()) {
+        const out = await objectFor(r.c.studies, deps.studies, r.a, inst);
+        if (!out) {
+          reply.raw.destroy(new Error('object not available'));
+          return reply;
+        }
+        if (out.original) originals++;
+        const se = series.get(inst.seriesId);
+        const name = `series-${se?.seriesNumber ?? 0}-${se?.seriesUid ?? 'x'}/${String(n + 1).padStart(5, '0')}.dcm`;
+        if (!reply.raw.write(zip.entry(name, out.bytes)))
+          await new Promise((res) => reply.raw.once('drain', res));
+      }
+      reply.raw.end(zip.finish());
+      audit(r.c.em, r.c.actor, r.a, instances.length, originals);
+      await r.c.em.flush();
+      return reply;
+    });
     scope.get('/dicomweb/studies/:study/metadata', (req, reply) =>
       retrieve(req, reply, req.params as { study: string }, true),
     );

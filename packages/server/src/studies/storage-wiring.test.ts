@@ -108,4 +108,36 @@ describe('studies + storage worker: store jobs, retrieval from the SE, no PHI on
       assert.doesNotMatch(path.relative(seDir, f), /[^0-9a-z/._-]/i);
     }
   });
+
+  test('deleting the study (soft) queues delete jobs: the objects leave the SE', async () => {
+    const list = await h.app.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: { cookie },
+      payload: { query: '{ studies(first: 10) { edges { node { id } } } }' },
+    });
+    const ids: string[] = list.json().data.studies.edges.map((e: { node: { id: string } }) => e.node.id);
+    assert.ok(ids.length >= 1);
+    for (const id of ids) {
+      const r = await h.app.inject({
+        method: 'POST',
+        url: '/graphql',
+        headers: { cookie },
+        payload: { query: 'mutation($s: ID!) { deleteStudy(studyId: $s) }', variables: { s: id } },
+      });
+      assert.equal(r.json().data.deleteStudy, true);
+    }
+    const conn = h.orm.em.fork().getConnection();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const n = (await conn.execute('select count(*)::int as n from storage_object')) as { n: number }[];
+      if (n[0]!.n === 0) break;
+      assert.ok(Date.now() < deadline, 'objects deleted within 60 s');
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.deepEqual(
+      filesUnder(seDir).filter((f) => statSync(f).size > 0 && !f.includes('.tmp')),
+      [],
+    );
+  });
 });

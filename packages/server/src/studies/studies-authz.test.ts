@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -329,6 +330,16 @@ describe('studies authorisation matrix: 8 roles × every study query, mutation a
         run: async (r) => {
           const x = await request(h, instUrl, creds.get(r));
           return x.status === 200 && sha(parts(x)[0]!) === originalSha;
+        },
+      },
+      'Download original (study ZIP)': {
+        allow: IDENTITY,
+        run: async (r) => {
+          const x = await request(h, `/dicomweb/studies/${studyUid}/original.zip`, creds.get(r));
+          if (x.status !== 200) return false;
+          const file = path.join(h.dataDir, `original-${r}.zip`);
+          writeFileSync(file, x.body);
+          return sha(execFileSync('unzip', ['-p', file])) === originalSha;
         },
       },
       'STOW-RS': {

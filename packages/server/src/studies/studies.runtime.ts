@@ -13,6 +13,8 @@ import { deidSecret, deploymentSecret } from '../secrets/deployment-secret.servi
 export interface StorageSink {
   ingest(spoolPath: string): Promise<{ objectId: string }>;
   openObject(objectId: string): Promise<NodeJS.ReadableStream>;
+  /** Queues a `delete` job: every replica of the object, then its record. */
+  deleteObject(objectId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,9 @@ export class StudiesRuntime {
     this.storage = {
       ingest: async (spoolPath) => (await get()).ingest(spoolPath),
       openObject: async (id) => (await get()).openObject(id),
+      deleteObject: async (id) => {
+        await (await get()).queue.send('delete', { objectId: id });
+      },
       close: async () => {
         if (worker) await (await worker.catch(() => null))?.stop(5000);
       },

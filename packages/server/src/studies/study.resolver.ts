@@ -238,20 +238,21 @@ export class StudyResolver {
     const me = servicesFor(ctx).principal();
     const d = domain(ctx);
     const page = await d.studies.list(me.userId, { scope, sort, ...(filter ?? {}) }, pageSize(first), after);
+    const identity =
+      scope === 'shared'
+        ? await d.studies.grantIdentity(
+            me.userId,
+            page.items.map((i) => i.study.id),
+          )
+        : null;
     const edges = page.items.map(({ study, cursor }) => ({
       cursor,
       node: toStudy(
-        scope === 'mine'
-          ? { study, role: 'owner', withIdentity: true }
-          : { study, role: 'grant', withIdentity: false },
+        identity
+          ? { study, role: 'grant', withIdentity: identity.get(study.id) ?? false }
+          : { study, role: 'owner', withIdentity: true },
       ),
     }));
-    if (scope === 'shared') {
-      for (const e of edges) {
-        const a = await d.studies.access(me.userId, e.node.id);
-        if (a) e.node = toStudy(a);
-      }
-    }
     return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 

@@ -1,3 +1,4 @@
+import { unlink } from 'node:fs/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor } from '../audit/audit.service.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -63,6 +64,18 @@ export class StudyService {
     const wi = rows[0]?.wi;
     if (wi === null || wi === undefined) return null;
     return { study, role: 'grant', withIdentity: wi };
+  }
+
+  /** For studies shared with the caller: whether the caller's grants carry identity (one query for a page). */
+  async grantIdentity(userId: string, studyIds: readonly string[]): Promise<Map<string, boolean>> {
+    if (!studyIds.length) return new Map();
+    const rows = (await this.em.getConnection().execute(
+      `select g.study_id, bool_or(g.with_identity) as wi from study_grant g join study_share s on s.id = g.share_id
+        where g.user_id = ? and g.revoked_at is null and s.revoked_at is null
+          and g.study_id in (${studyIds.map(() => '?').join(',')}) group by g.study_id`,
+      [userId, ...studyIds],
+    )) as { study_id: string; wi: boolean }[];
+    return new Map(rows.map((r) => [r.study_id, r.wi]));
   }
 
   async require(userId: string, studyId: string): Promise<StudyAccess> {
@@ -155,16 +168,16 @@ export class StudyService {
       params.push(...f.studyUids);
     }
     const offset = f.offset ?? decodeCursor(after);
+    // One query, rows mapped to plain objects (no entity hydration: this is the hot list of the API).
     const rows = (await this.em.getConnection().execute(
-      `select s.id from study s where ${where.join(' and ')} order by ${SORT_SQL[f.sort ?? 'created-desc']}
-        limit ? offset ?`,
+      `select ${STUDY_COLUMNS} from study s where ${where.join(' and ')}
+        order by ${SORT_SQL[f.sort ?? 'created-desc']} limit ? offset ?`,
       [...params, first + 1, offset],
-    )) as { id: string }[];
-    const ids = rows.slice(0, first).map((r) => r.id);
-    const studies = ids.length ? await this.em.find(Study, { id: { $in: ids } }) : [];
-    const byId = new Map(studies.map((s) => [s.id, s]));
+    )) as StudyRow[];
     return {
-      items: ids.map((id, i) => ({ study: byId.get(id)!, cursor: encodeCursor(offset + i + 1) })),
+      items: rows
+        .slice(0, first)
+        .map((r, i) => ({ study: studyOfRow(r), cursor: encodeCursor(offset + i + 1) })),
       hasNextPage: rows.length > first,
     };
   }
@@ -223,13 +236,74 @@ export class StudyService {
     return open(key, inst.identitySealed, `id:${inst.id}`);
   }
 
-  /** Soft delete (owner only). The delete jobs for the objects follow once the worker's tables are wired. */
-  async softDelete(actor: Actor, userId: string, studyId: string): Promise<void> {
+  /**
+   * Soft delete (owner only): the study disappears for everyone at once; objects no other live study holds leave
+   * the spool and get a delete job. Returns how many objects were released.
+   */
+  async softDelete(actor: Actor, userId: string, studyId: string): Promise<number> {
     const study = await this.requireOwner(userId, studyId);
     study.deletedAt = new Date();
     new AuditService(this.em).record(actor, 'study.delete', `study:${study.id}`);
     await this.em.flush();
+    // Objects no live study refers to any more: out of the spool, and a delete job for their replicas.
+    const orphans = (await this.em.getConnection().execute(
+      `select distinct i.object_sha256 as sha from study_instance i where i.study_id = ? and not exists (
+         select 1 from study_instance j join study s on s.id = j.study_id
+          where j.object_sha256 = i.object_sha256 and s.deleted_at is null)`,
+      [study.id],
+    )) as { sha: string }[];
+    for (const o of orphans) {
+      await unlink(this.rt.spoolPath(o.sha)).catch(() => undefined);
+      await this.rt.storage?.deleteObject(o.sha).catch(() => undefined);
+    }
+    return orphans.length;
   }
+}
+
+const STUDY_COLUMNS = `s.id, s.study_uid, s.owner_id, (extract(epoch from s.created_at) * 1000)::float8 as created_ms,
+  (extract(epoch from s.updated_at) * 1000)::float8 as updated_ms, s.deleted_at is not null as deleted, s.modalities,
+  s.study_date, s.description, s.series_count, s.instance_count, s.total_bytes, s.has_identity, s.kek_id,
+  s.wrapped_key, s.phi_sealed`;
+
+interface StudyRow {
+  id: string;
+  study_uid: string;
+  owner_id: string;
+  created_ms: number;
+  updated_ms: number;
+  deleted: boolean;
+  modalities: string;
+  study_date: string | null;
+  description: string | null;
+  series_count: number;
+  instance_count: number;
+  total_bytes: string | number;
+  has_identity: boolean;
+  kek_id: string | null;
+  wrapped_key: Buffer | null;
+  phi_sealed: Buffer | null;
+}
+
+/** A read-only Study from a raw row (same shape as the entity; never persisted through the ORM). */
+function studyOfRow(r: StudyRow): Study {
+  return {
+    id: r.id,
+    studyUid: r.study_uid,
+    ownerId: r.owner_id,
+    createdAt: new Date(r.created_ms),
+    updatedAt: new Date(r.updated_ms),
+    deletedAt: r.deleted ? new Date() : null,
+    modalities: r.modalities,
+    studyDate: r.study_date,
+    description: r.description,
+    seriesCount: r.series_count,
+    instanceCount: r.instance_count,
+    totalBytes: Number(r.total_bytes),
+    hasIdentity: r.has_identity,
+    kekId: r.kek_id,
+    wrappedKey: r.wrapped_key,
+    phiSealed: r.phi_sealed,
+  } as unknown as Study;
 }
 
 function dateArg(s: string): string {
