@@ -61,7 +61,10 @@ describe('gateway with dcmtk peers (dcmsend, findscu, movescu, getscu, storescp)
     assert.ok(sent.length > 50, `corpus has ${sent.length} files to send`);
     const report = path.join(dirs[0]!, '..', `dcmsend-${process.pid}.txt`);
     const files = sent.map((s) => s.file);
+    // Small PDUs (4 KiB) so every dataset arrives in many P-DATA fragments that the gateway must reassemble.
     const r = await run('dcmsend', [
+      '--max-send-pdu',
+      '4096',
       '-aet',
       'HIS',
       '-aec',
@@ -363,13 +366,16 @@ describe('gateway with dcmtk peers (dcmsend, findscu, movescu, getscu, storescp)
     assert.match(r.stderr + r.stdout, /MoveDestinationUnknown|0xa801/i);
   });
 
-  test('getscu: the study comes back bit for bit over the same association', async () => {
+  test('getscu (4 KiB max PDU): the study comes back bit for bit over the same association', async () => {
     const dir = tempDir('medgrid-get-');
     dirs.push(dir);
     const target = sent.find(
       (s) => s.attrs.transferSyntaxUid === '1.2.840.10008.1.2.1' && s.attrs.modality === 'CT',
     )!;
+    // getscu announces a 4 KiB maximum PDU: the gateway must fragment what it sends to that size.
     const r = await run('getscu', [
+      '--max-pdu',
+      '4096',
       '-S',
       '-aet',
       'GETSCU',
