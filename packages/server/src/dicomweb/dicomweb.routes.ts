@@ -12,7 +12,7 @@ import type { StudiesRuntime } from '../studies/studies.runtime.js';
 import type { Instance, Series, Study } from '../studies/study.entities.js';
 import { type StudyAccess, StudyService } from '../studies/study.service.js';
 import { boundaryOf, buildMultipart, parseMultipart, typeParamOf } from './multipart.js';
-import { ZipWriter } from './zip.js';
+import { readZip, ZipWriter } from './zip.js';
 
 type Json = Record<string, { vr: string; Value?: unknown[] }>;
 
@@ -36,6 +36,11 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
   await app.register(async (scope) => {
     scope.addContentTypeParser(
       /^multipart\/related/i,
+      { parseAs: 'buffer', bodyLimit: deps.studies.maxUploadBytes },
+      (_req, body, done) => done(null, body),
+    );
+    scope.addContentTypeParser(
+      /^application\/(zip|x-zip-compressed)$/i,
       { parseAs: 'buffer', bodyLimit: deps.studies.maxUploadBytes },
       (_req, body, done) => done(null, body),
     );
@@ -67,7 +72,14 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
       const ct = req.headers['content-type'];
       let bodies: Buffer[];
       if (/^application\/dicom$/i.test(ct ?? '')) bodies = [req.body as Buffer];
-      else {
+      else if (/^application\/(zip|x-zip-compressed)$/i.test(ct ?? '')) {
+        // ZIP upload: every file of the archive is an instance (DICOMDIR and non-DICOM files get a failure).
+        try {
+          bodies = readZip(req.body as Buffer).map((e) => e.data);
+        } catch (err) {
+          return reply.code(400).send({ error: (err as Error).message });
+        }
+      } else {
         const boundary = boundaryOf(ct);
         const type = typeParamOf(ct);
         if (!boundary || (type && type !== 'application/dicom'))

@@ -15,6 +15,7 @@ import { allows, httpRuleFor, refusal } from '../auth/policy.js';
 import type { MedgridConfig } from '../config/config.js';
 import { registerDicomweb } from '../dicomweb/dicomweb.routes.js';
 import type { GraphqlContext } from '../graphql/context.js';
+import { queryLimits } from '../graphql/limits.js';
 import { buildGraphqlSchema } from '../graphql/schema.js';
 import { IdentityRuntime } from '../identity/identity.runtime.js';
 import { StudiesRuntime } from '../studies/studies.runtime.js';
@@ -146,6 +147,8 @@ export async function buildApp(opts: {
   const apollo = new ApolloServer<GraphqlContext>({
     schema: await buildGraphqlSchema(),
     introspection: config.env !== 'production',
+    // Depth and complexity limits; page sizes are capped at 100 by the connections themselves.
+    validationRules: [queryLimits()],
     // Stack traces stay in the logs; clients get the message and a typed code.
     includeStacktraceInErrorResponses: config.env === 'development',
     plugins: [

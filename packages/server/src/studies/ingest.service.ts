@@ -89,6 +89,29 @@ export function deidentifiedCheck(p: ParsedDicom): string | null {
   return null;
 }
 
+/**
+ * Descriptions are kept in plaintext for search, so the patient's own identifying values (name words, ID,
+ * birth date, accession number) are masked in them first, as the dicom package does under Clean Descriptors.
+ */
+export function maskIdentity(text: string | undefined, q: QueryAttributes): string {
+  let out = (text ?? '').trim();
+  if (!out) return '';
+  const values = [
+    ...(q.patientName ?? '').split(/[\^=\s,]+/),
+    q.patientId,
+    q.patientBirthDate,
+    q.accessionNumber,
+  ]
+    .map((v) => (v ?? '').trim())
+    .filter((v) => v.length >= 2)
+    .sort((a, b) => b.length - a.length);
+  for (const v of values) {
+    const re = new RegExp(v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
+    out = out.replace(re, (m) => '*'.repeat(m.length));
+  }
+  return out.replace(/\d{5,}/g, (m) => '*'.repeat(m.length));
+}
+
 function hex(tag: number): string {
   const h = tag.toString(16).toUpperCase().padStart(8, '0');
   return `${h.slice(0, 4)},${h.slice(4)}`;
@@ -255,8 +278,8 @@ export class IngestService {
     const seriesUid = attrs.seriesInstanceUid!;
     const sopUid = attrs.sopInstanceUid!;
     const studyDate = /^\d{8}$/.test(sent.studyDate ?? '') ? sent.studyDate! : null;
-    const description = (sent.studyDescription ?? '').slice(0, 128) || null;
-    const seriesDescription = (sent.seriesDescription ?? '').slice(0, 128) || null;
+    const description = maskIdentity(sent.studyDescription, sent).slice(0, 128) || null;
+    const seriesDescription = maskIdentity(sent.seriesDescription, sent).slice(0, 128) || null;
     const modality = (sent.modality ?? '').slice(0, 16) || null;
     return this.em.transactional(async (tx): Promise<InstanceOutcome> => {
       const conn = tx.getConnection();

