@@ -1,3 +1,4 @@
+import { storageEntities } from '@medgrid/worker';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig } from '@mikro-orm/postgresql';
 import { AuditEvent } from '../audit/audit-event.entity.js';
@@ -23,6 +24,8 @@ export const serverEntities = [
   Session,
   LoginChallenge,
   ...studyEntities,
+  // The storage worker's SE registry, objects and replicas live in this database, under these migrations.
+  ...storageEntities,
 ];
 
 export function ormConfig(databaseUrl: string, opts: { debug?: boolean; poolMax?: number } = {}) {

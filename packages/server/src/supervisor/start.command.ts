@@ -109,7 +109,11 @@ export async function startCommand(): Promise<void> {
 
     const env = { ...process.env, DATABASE_URL: databaseUrl, MEDGRID_DATA_DIR: config.dataDir };
     const server = spawnChild('server', CLI, ['serve'], env);
-    const worker = spawnChild('worker', fileURLToPath(import.meta.resolve('@medgrid/worker/main')), [], env);
+    // The server's migrations own the storage tables, so the worker must not create them itself.
+    const worker = spawnChild('worker', fileURLToPath(import.meta.resolve('@medgrid/worker/main')), [], {
+      ...env,
+      MEDGRID_WORKER_SCHEMA: 'off',
+    });
     const gateway = spawnChild('gateway', fileURLToPath(import.meta.resolve('@medgrid/gateway/main')), [], {
       ...env,
       DATABASE_URL: gatewayDatabaseUrl,
