@@ -11,7 +11,9 @@ import { IngestService, type InstanceOutcome } from '../studies/ingest.service.j
 import type { StudiesRuntime } from '../studies/studies.runtime.js';
 import type { Instance, Series, Study } from '../studies/study.entities.js';
 import { type StudyAccess, StudyService } from '../studies/study.service.js';
+import { framesOf } from './frames.js';
 import { boundaryOf, buildMultipart, parseMultipart, typeParamOf } from './multipart.js';
+import { renderThumbnail } from './render.js';
 import { readZip, ZipWriter } from './zip.js';
 
 type Json = Record<string, { vr: string; Value?: unknown[] }>;
@@ -274,6 +276,77 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
     scope.get('/dicomweb/studies/:study/series/:series/instances/:sop', (req, reply) =>
       retrieve(req, reply, req.params as { study: string; series: string; sop: string }, false),
     );
+    // Frames (pixel data only, identical in the de-identified and the original object).
+    scope.get('/dicomweb/studies/:study/series/:series/instances/:sop/frames/:frames', async (req, reply) => {
+      const p = req.params as { study: string; series: string; sop: string; frames: string };
+      const wanted = p.frames.split(',').map((f) => Number(f));
+      const r = await withStudy(req, reply, p.study);
+      if (!r) return reply;
+      const [inst] = await r.c.studies.instances(r.a.study.id, {
+        seriesUid: p.series,
+        sopInstanceUid: p.sop,
+      });
+      if (!inst) return reply.code(404).send({ error: 'no such instance' });
+      const out = await objectFor(r.c.studies, deps.studies, { ...r.a, withIdentity: false }, inst);
+      if (!out) return reply.code(503).send({ error: 'object not available yet; retry later' });
+      let got: ReturnType<typeof framesOf>;
+      try {
+        got = framesOf(out.bytes, wanted);
+      } catch {
+        got = null;
+      }
+      if (!got) return reply.code(404).send({ error: 'no such frame' });
+      audit(r.c.em, r.c.actor, r.a, 1, 0);
+      await r.c.em.flush();
+      const boundary = randomBytes(16).toString('hex');
+      const type = got.encapsulated
+        ? `application/octet-stream; transfer-syntax=${inst.transferSyntaxUid}`
+        : 'application/octet-stream';
+      return reply
+        .type(`multipart/related; type="application/octet-stream"; boundary=${boundary}`)
+        .send(buildMultipart(boundary, type, got.frames));
+    });
+
+    // Rendered thumbnail (PNG) of the first frame; native monochrome images only.
+    const rendered = async (
+      req: FastifyRequest,
+      reply: FastifyReply,
+      p: { study: string; series?: string; sop?: string },
+    ) => {
+      const r = await withStudy(req, reply, p.study);
+      if (!r) return reply;
+      const instances = await r.c.studies.instances(r.a.study.id, {
+        ...(p.series ? { seriesUid: p.series } : {}),
+        ...(p.sop ? { sopInstanceUid: p.sop } : {}),
+      });
+      for (const inst of instances) {
+        const out = await objectFor(r.c.studies, deps.studies, { ...r.a, withIdentity: false }, inst);
+        if (!out) continue;
+        let png: Buffer | null = null;
+        try {
+          png = renderThumbnail(
+            out.bytes,
+            Math.min(Number((req.query as { size?: string }).size) || 128, 512),
+          );
+        } catch {
+          png = null;
+        }
+        if (!png) continue;
+        audit(r.c.em, r.c.actor, r.a, 1, 0);
+        await r.c.em.flush();
+        return reply.type('image/png').header('cache-control', 'private, max-age=3600').send(png);
+      }
+      return reply
+        .code(406)
+        .send({ error: 'no instance here can be rendered (compressed or colour pixel data)' });
+    };
+    scope.get('/dicomweb/studies/:study/thumbnail', (req, reply) =>
+      rendered(req, reply, req.params as { study: string }),
+    );
+    scope.get('/dicomweb/studies/:study/series/:series/instances/:sop/rendered', (req, reply) =>
+      rendered(req, reply, req.params as { study: string; series: string; sop: string }),
+    );
+
     // "Download original": the whole study, re-identified, as a ZIP (access carrying identity only).
     scope.get('/dicomweb/studies/:study/original.zip', async (req, reply) => {
       const { study } = req.params as { study: string };

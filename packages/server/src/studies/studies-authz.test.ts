@@ -332,6 +332,20 @@ describe('studies authorisation matrix: 8 roles × every study query, mutation a
           return x.status === 200 && sha(parts(x)[0]!) === originalSha;
         },
       },
+      'WADO frames': {
+        allow: GRANTED,
+        run: async (r) => {
+          const x = await request(h, `${instUrl}/frames/1`, creds.get(r));
+          return x.status === 200 && parts(x)[0]?.length === 512 * 512 * 2;
+        },
+      },
+      'WADO rendered (PNG thumbnail)': {
+        allow: GRANTED,
+        run: async (r) => {
+          const x = await request(h, `/dicomweb/studies/${studyUid}/thumbnail`, creds.get(r));
+          return x.status === 200 && x.body.subarray(1, 4).toString() === 'PNG';
+        },
+      },
       'Download original (study ZIP)': {
         allow: IDENTITY,
         run: async (r) => {

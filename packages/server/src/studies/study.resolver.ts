@@ -94,7 +94,11 @@ class StudyType {
   @Field(() => Boolean, { description: 'The study holds a patient identity (false for gateway studies).' })
   hasIdentity!: boolean;
   @Field(() => String, { description: 'DICOMweb URL of the study.' }) url!: string;
-  @Field(() => String, { nullable: true, description: 'Rendered first instance (PNG), when available.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'DICOMweb URL of a PNG thumbnail (first renderable instance; 406 when none can be rendered).',
+  })
   thumbnailUrl!: string | null;
   accessState!: StudyAccess;
 }
@@ -173,7 +177,7 @@ function toStudy(a: StudyAccess): StudyType {
     withIdentity: a.withIdentity,
     hasIdentity: s.hasIdentity,
     url: studyUrl(s),
-    thumbnailUrl: null,
+    thumbnailUrl: `${studyUrl(s)}/thumbnail`,
     accessState: a,
   };
 }
