@@ -81,6 +81,19 @@ describe('studies + storage worker: store jobs, retrieval from the SE, no PHI on
       assert.ok(Date.now() < deadline, 'objects stored within 60 s');
       await new Promise((res) => setTimeout(res, 200));
     }
+    const g = await h.app.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: { cookie },
+      payload: {
+        query: '{ studies(first: 10) { edges { node { series { instances { storageState replicas } } } } } }',
+      },
+    });
+    const gqlStates = g
+      .json()
+      .data.studies.edges.flatMap((e: any) => e.node.series.flatMap((s: any) => s.instances));
+    assert.equal(gqlStates.length, files.length);
+    for (const st of gqlStates) assert.deepEqual(st, { storageState: 'stored', replicas: 1 });
     // Empty the spool: retrieval now goes through the worker's stage cache from the SE.
     for (const f of filesUnder(path.join(h.dataDir, 'spool'))) unlinkSync(f);
     for (const [i, u] of urls.entries()) {

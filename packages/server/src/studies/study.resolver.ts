@@ -61,7 +61,12 @@ class InstanceType {
   @Field(() => Int, { nullable: true }) columns!: number | null;
   @Field(() => Int, { nullable: true }) numberOfFrames!: number | null;
   @Field(() => Float) size!: number;
-  @Field(() => String) storageState!: string;
+  @Field(() => String, {
+    description:
+      'spooled (not yet handed to the worker), queued (store job queued), stored (a verified replica on an SE).',
+  })
+  storageState!: string;
+  @Field(() => Int, { description: 'Verified replicas on SEs (from the storage worker).' }) replicas!: number;
   @Field(() => String, { description: 'WADO-RS URL of this instance.' }) url!: string;
 }
 
@@ -204,6 +209,7 @@ const perRequest = new WeakMap<
     sharing: SharingService;
     series: DataLoader<string, Series[]>;
     instances: DataLoader<string, Instance[]>;
+    replicas: DataLoader<string, number>;
   }
 >();
 function domain(ctx: GraphqlContext) {
@@ -216,6 +222,10 @@ function domain(ctx: GraphqlContext) {
       studies,
       sharing: new SharingService(ctx.em, studies),
       series: new DataLoader(async (ids) => group(ids, await studies.series(ids), (s) => s.studyId)),
+      replicas: new DataLoader(async (ids) => {
+        const m = await studies.replicaCounts(ids);
+        return ids.map((id) => m.get(id) ?? 0);
+      }),
       instances: new DataLoader(async (ids) =>
         group(ids, await studies.instancesOfSeries(ids), (i) => i.seriesId),
       ),
@@ -437,7 +447,8 @@ export class SeriesResolver {
   @FieldResolver(() => [InstanceType])
   async instances(@Root() s: SeriesType, @Ctx() ctx: GraphqlContext): Promise<InstanceType[]> {
     const rows = await domain(ctx).instances.load(s.id);
-    return rows.map((i) => ({
+    const replicas = await domain(ctx).replicas.loadMany(rows.map((i) => i.objectSha256));
+    return rows.map((i, n) => ({
       id: i.id,
       sopInstanceUid: i.sopInstanceUid,
       sopClassUid: i.sopClassUid,
@@ -447,7 +458,9 @@ export class SeriesResolver {
       columns: i.columns ?? null,
       numberOfFrames: i.numberOfFrames ?? null,
       size: Number(i.size),
-      storageState: i.storageState,
+      replicas: typeof replicas[n] === 'number' ? (replicas[n] as number) : 0,
+      storageState:
+        typeof replicas[n] === 'number' && (replicas[n] as number) > 0 ? 'stored' : i.storageState,
       url: `/dicomweb/studies/${s.studyUid}/series/${s.seriesUid}/instances/${i.sopInstanceUid}`,
     }));
   }

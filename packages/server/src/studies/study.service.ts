@@ -78,6 +78,17 @@ export class StudyService {
     return new Map(rows.map((r) => [r.study_id, r.wi]));
   }
 
+  /** Good replicas per object, from the storage worker's tables (`storage_replica`). */
+  async replicaCounts(objectIds: readonly string[]): Promise<Map<string, number>> {
+    if (!objectIds.length) return new Map();
+    const rows = (await this.em.getConnection().execute(
+      `select object_id, count(*) filter (where state = 'ok')::int as n from storage_replica
+        where object_id in (${objectIds.map(() => '?').join(',')}) group by object_id`,
+      [...objectIds],
+    )) as { object_id: string; n: number }[];
+    return new Map(rows.map((r) => [r.object_id, r.n]));
+  }
+
   async require(userId: string, studyId: string): Promise<StudyAccess> {
     const a = await this.access(userId, studyId);
     if (!a) throw noAccess();
