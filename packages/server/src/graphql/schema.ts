@@ -5,7 +5,8 @@ import { AuditResolver } from '../audit/audit.resolver.js';
 import { AuthResolver } from '../auth/auth.resolver.js';
 import { authChecker, isRule } from '../auth/policy.js';
 import { CertificateResolver } from '../identity/certificates/certificate.resolver.js';
-import { SeriesResolver, StudyResolver } from '../studies/study.resolver.js';
+import { SeriesResolver, StudyProgressResolver, StudyResolver } from '../studies/study.resolver.js';
+import { pubSub } from '../studies/study-events.js';
 import { VersionResolver } from '../system/version.resolver.js';
 import { UserResolver } from '../users/user.resolver.js';
 import { VoResolver } from '../vo/vo.resolver.js';
@@ -20,6 +21,7 @@ export const resolvers = [
   AuditResolver,
   StudyResolver,
   SeriesResolver,
+  StudyProgressResolver,
 ] as const;
 
 type ResolverClass = Function;
@@ -59,5 +61,6 @@ export async function buildGraphqlSchema(
     emitSchemaFile: false,
     authChecker,
     authMode: 'error',
+    pubSub,
   });
 }

@@ -7,8 +7,10 @@ import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastif
 import fastifyStatic from '@fastify/static';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { WebSocketServer } from 'ws';
 import { SYSTEM_ACTOR } from '../audit/audit.service.js';
 import { AuthService } from '../auth/auth.service.js';
 import { allows, httpRuleFor, refusal } from '../auth/policy.js';
@@ -144,8 +146,9 @@ export async function buildApp(opts: {
     return reply.type('application/pkix-crl').header('cache-control', 'no-cache').send(crl.der);
   });
 
+  const schema = await buildGraphqlSchema();
   const apollo = new ApolloServer<GraphqlContext>({
-    schema: await buildGraphqlSchema(),
+    schema,
     introspection: config.env !== 'production',
     // Depth and complexity limits; page sizes are capped at 100 by the connections themselves.
     validationRules: [queryLimits()],
@@ -179,6 +182,44 @@ export async function buildApp(opts: {
       authService,
       studies,
     }),
+  });
+
+  // Subscriptions (ingest and storage progress) over graphql-ws on the same path; same authentication.
+  const wss = new WebSocketServer({ noServer: true });
+  const wsServer = useServer<Record<string, unknown>, Record<string, never>>(
+    {
+      schema,
+      context: async (ctx): Promise<GraphqlContext> => {
+        const raw = ctx.extra.request;
+        const request = {
+          headers: raw.headers,
+          raw,
+          ip: raw.socket.remoteAddress,
+        } as unknown as FastifyRequest;
+        return {
+          em: orm.em.fork(),
+          request,
+          reply: undefined as unknown as FastifyReply,
+          auth: await authService.authenticate(request),
+          identity,
+          authService,
+          studies,
+        };
+      },
+    },
+    wss,
+  );
+  app.server.on('upgrade', (req, socket, head) => {
+    if ((req.url ?? '').split('?')[0] !== '/graphql') {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+  app.addHook('onClose', async () => {
+    await wsServer.dispose();
+    for (const c of wss.clients) c.terminate();
+    await new Promise((r) => wss.close(() => r(undefined)));
   });
 
   await registerDicomweb(app, { orm, auth: authService, studies });

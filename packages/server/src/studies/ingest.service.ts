@@ -22,6 +22,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { seal, sha256Hex } from '../crypto/envelope.js';
 import { uuidv7 } from '../identity/ids.util.js';
 import type { StudiesRuntime } from './studies.runtime.js';
+import { publishProgress } from './study-events.js';
 
 /** DICOM status codes used in STOW-RS responses (PS3.4 / PS3.18). */
 export const STOW_STATUS = {
@@ -240,6 +241,15 @@ export class IngestService {
       phi,
       sha,
     });
+    if (outcome.ok) {
+      publishProgress({
+        ownerId,
+        studyId: outcome.studyId,
+        sopInstanceUid: outcome.sopInstanceUid,
+        state: outcome.duplicate ? 'duplicate' : 'ingested',
+        at: new Date(),
+      });
+    }
     if (outcome.ok && !outcome.duplicate && this.rt.storage) {
       // Queue the store job; if the queue is unreachable the instance stays `spooled` (served from the spool)
       // and is queued again when the same object is re-sent.
@@ -251,6 +261,13 @@ export class IngestService {
             "update study_instance set storage_state = 'queued' where object_sha256 = ? and storage_state = 'spooled'",
             [sha],
           );
+        publishProgress({
+          ownerId,
+          studyId: outcome.studyId,
+          sopInstanceUid: outcome.sopInstanceUid,
+          state: 'queued',
+          at: new Date(),
+        });
       } catch {
         // left `spooled`
       }

@@ -16,6 +16,7 @@ import {
   Resolver,
   Root,
   registerEnumType,
+  Subscription,
 } from 'type-graphql';
 import { DomainError } from '../auth/errors.js';
 import { Connection } from '../graphql/connection.js';
@@ -25,6 +26,7 @@ import { pageSize } from '../identity/ids.util.js';
 import { LINK_DEFAULT_HOURS, PATIENT_LINK_DEFAULT_DAYS, SharingService } from '../sharing/sharing.service.js';
 import type { Instance, Series, Share, Study } from './study.entities.js';
 import { STUDY_SORTS, type StudyAccess, StudyService, type StudySort } from './study.service.js';
+import { STUDY_PROGRESS, type StudyProgressEvent } from './study-events.js';
 
 export enum StudyScopeEnum {
   MINE = 'mine',
@@ -438,6 +440,41 @@ export class StudyResolver {
     const svc = servicesFor(ctx);
     await domain(ctx).studies.softDelete(svc.actor, svc.principal().userId, studyId);
     return true;
+  }
+}
+
+@ObjectType('StudyProgress', { description: 'One ingest or storage step of an instance of my studies.' })
+class StudyProgressType {
+  @Field(() => ID) studyId!: string;
+  @Field(() => String) sopInstanceUid!: string;
+  @Field(() => String, { description: 'ingested, queued or duplicate' }) state!: string;
+  @Field(() => GraphQLISODateTime) at!: Date;
+}
+
+@Resolver()
+export class StudyProgressResolver {
+  @Authorized('doctor', 'gateway')
+  @Subscription(() => StudyProgressType, {
+    topics: STUDY_PROGRESS,
+    // Only the uploader's own instances (optionally one study).
+    filter: ({
+      payload,
+      args,
+      context,
+    }: {
+      payload: StudyProgressEvent;
+      args: { studyId?: string };
+      context: GraphqlContext;
+    }) =>
+      payload.ownerId === context.auth.principal?.userId &&
+      (!args.studyId || args.studyId === payload.studyId),
+    description: 'Ingest and storage progress of my uploads (graphql-ws on /graphql).',
+  })
+  studyProgress(
+    @Root() e: StudyProgressEvent,
+    @Arg('studyId', () => ID, { nullable: true }) _studyId?: string,
+  ): StudyProgressType {
+    return { studyId: e.studyId, sopInstanceUid: e.sopInstanceUid, state: e.state, at: e.at };
   }
 }
 
