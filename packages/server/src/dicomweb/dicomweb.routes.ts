@@ -139,6 +139,12 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
         };
       }
       const status = bodies.length === 0 ? 400 : failed.length === 0 ? 200 : ok.length ? 202 : 409;
+      if (
+        /application\/dicom\+xml/i.test(req.headers.accept ?? '') &&
+        !/application\/dicom\+json/i.test(req.headers.accept ?? '')
+      ) {
+        return reply.code(status).type('application/dicom+xml').send(nativeXml(body));
+      }
       return reply.code(status).type('application/dicom+json').send(JSON.stringify(body));
     };
     scope.post('/dicomweb/studies', stow);
@@ -445,6 +451,45 @@ async function objectFor(
     }
   }
   return { bytes: deid, original: false };
+}
+
+const KEYWORDS: Record<string, string> = {
+  '00081190': 'RetrieveURL',
+  '00081198': 'FailedSOPSequence',
+  '00081199': 'ReferencedSOPSequence',
+  '00081150': 'ReferencedSOPClassUID',
+  '00081155': 'ReferencedSOPInstanceUID',
+  '00081197': 'FailureReason',
+  '00090010': '',
+  '00091001': '',
+};
+
+const xmlEscape = (v: string) =>
+  v.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!,
+  );
+
+/** The STOW-RS response in the DICOM Native XML model (PS3.19 A.1). */
+function nativeXml(body: Json): string {
+  const attrs = (obj: Json): string =>
+    Object.entries(obj)
+      .map(([tag, v]) => {
+        const kw = KEYWORDS[tag]
+          ? ` keyword="${KEYWORDS[tag]}"`
+          : tag.startsWith('0009')
+            ? ' privateCreator="MEDGRID"'
+            : '';
+        const inner =
+          v.vr === 'SQ'
+            ? (v.Value as Json[]).map((item, i) => `<Item number="${i + 1}">${attrs(item)}</Item>`).join('')
+            : (v.Value ?? [])
+                .map((x, i) => `<Value number="${i + 1}">${xmlEscape(String(x))}</Value>`)
+                .join('');
+        return `<DicomAttribute tag="${tag}" vr="${v.vr}"${kw}>${inner}</DicomAttribute>`;
+      })
+      .join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<NativeDicomModel xmlns="http://dicom.nema.org/PS3.19/models/NativeDICOM">${attrs(body)}</NativeDicomModel>\n`;
 }
 
 function stripWild(v: string | undefined): string | undefined {

@@ -283,6 +283,20 @@ describe('studies: STOW-RS ingest, encrypted identity, originals, no PHI at rest
     assert.equal(body['00081199'].Value.length, 2);
     assert.equal(body['00081198'].Value.length, 1);
     assert.equal(body['00081198'].Value[0]['00081197'].Value[0], 0xc000);
+    const xml = await h.app.inject({
+      method: 'POST',
+      url: '/dicomweb/studies',
+      headers: { cookie: third, 'content-type': 'application/zip', accept: 'application/dicom+xml' },
+      payload: readFileSync(zipFile),
+    });
+    assert.equal(xml.statusCode, 202);
+    assert.match(String(xml.headers['content-type']), /application\/dicom\+xml/);
+    assert.match(xml.body, /<NativeDicomModel xmlns="http:\/\/dicom.nema.org\/PS3.19\/models\/NativeDICOM">/);
+    assert.match(
+      xml.body,
+      /<DicomAttribute tag="00081199" vr="SQ" keyword="ReferencedSOPSequence"><Item number="1">/,
+    );
+    assert.match(xml.body, /tag="00081197" vr="US" keyword="FailureReason"><Value number="1">49152<\/Value>/);
     const bad = await h.app.inject({
       method: 'POST',
       url: '/dicomweb/studies',
