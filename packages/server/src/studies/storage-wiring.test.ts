@@ -14,6 +14,17 @@ import { createLogger } from '../logging/logger.js';
 const CORPUS = process.env.MEDGRID_CORPUS_DIR || path.resolve(REPO_ROOT, '../shared/corpus');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+const isDigitish = (c: number | undefined) => c !== undefined && ((c >= 0x30 && c <= 0x39) || c === 0x2e);
+
+/** Whether `needle` occurs in `hay`; a numeric needle only as a whole number (not inside a longer decimal). */
+function occurs(hay: Buffer, needle: Buffer): boolean {
+  const numeric = /^[0-9]+$/.test(needle.toString('latin1'));
+  for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + 1)) {
+    if (!numeric || (!isDigitish(hay[i - 1]) && !isDigitish(hay[i + needle.length]))) return true;
+  }
+  return false;
+}
+
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)],
@@ -34,6 +45,7 @@ describe('studies + storage worker: store jobs, retrieval from the SE, no PHI on
       databaseUrl: h.db.url,
       stageDir: path.join(h.dataDir, 'stage-worker'),
       queue: { pollingIntervalSeconds: 0.5 },
+      concurrency: 8,
       logger: createLogger({ level: 'silent', name: 'worker-test' }),
     });
     await ensureStorageSchema(worker.orm);
@@ -122,12 +134,90 @@ describe('studies + storage worker: store jobs, retrieval from the SE, no PHI on
     }
   });
 
+  test('the whole corpus stored on the SE: no file there holds a corpus patient’s name, ID or birth date, in any encoding', async () => {
+    const all = readFileSync(path.join(CORPUS, 'MANIFEST.tsv'), 'utf8')
+      .split('\n')
+      .slice(1)
+      .filter(Boolean)
+      .map((l) => l.split('\t')[0]!);
+    const needles = new Set<string>();
+    let accepted = 0;
+    for (let i = 0; i < all.length; i += 16) {
+      const bytes = all.slice(i, i + 16).map((f) => readFileSync(path.join(CORPUS, f)));
+      for (const b of bytes) {
+        try {
+          const q = extractQueryAttributes(b);
+          for (const v of [q.patientName, q.patientId, q.patientBirthDate]) {
+            const t = (v ?? '').trim();
+            // Placeholders and DICOM words that corpus files carry as names are not identifying.
+            const real = (x: string) =>
+              !/^(ANONYMOUS|ANONYMIZED|UNKNOWN|REMOVED|PATIENT|PHANTOM|TEST|0+)$/i.test(x);
+            if (t.length >= 4 && real(t)) needles.add(t);
+            for (const part of t.split(/[\^=]/))
+              if (part.trim().length >= 5 && real(part.trim())) needles.add(part.trim());
+          }
+        } catch {
+          // unparseable files are refused by the server anyway
+        }
+      }
+      const bd = 'corpusboundary';
+      const r = await h.app.inject({
+        method: 'POST',
+        url: '/dicomweb/studies',
+        headers: { cookie, 'content-type': `multipart/related; type="application/dicom"; boundary=${bd}` },
+        payload: buildMultipart(bd, 'application/dicom', bytes),
+      });
+      accepted += JSON.parse(r.body)['00081199']?.Value?.length ?? 0;
+    }
+    assert.ok(accepted >= 140, `accepted ${accepted}`);
+    const conn = h.orm.em.fork().getConnection();
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      const rows = (await conn.execute(
+        `select count(distinct i.object_sha256)::int as want,
+                count(distinct r.object_id)::int as have
+           from study_instance i left join storage_replica r on r.object_id = i.object_sha256`,
+      )) as { want: number; have: number }[];
+      if (rows[0]!.have >= rows[0]!.want) break;
+      assert.ok(Date.now() < deadline, `stored within 180 s (${rows[0]!.have}/${rows[0]!.want})`);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    const seFiles = filesUnder(seDir).filter((f) => statSync(f).size > 0 && !f.includes('.tmp'));
+    const encoded = [...needles].flatMap((n) => [
+      Buffer.from(n, 'latin1'),
+      Buffer.from(n, 'utf8'),
+      Buffer.from(n, 'utf16le'),
+      Buffer.from(n.toUpperCase(), 'latin1'),
+    ]);
+    const leaks: string[] = [];
+    for (const f of seFiles) {
+      const bytes = readFileSync(f);
+      for (const e of encoded)
+        if (e.length >= 4 && occurs(bytes, e)) {
+          leaks.push(`${path.basename(f).slice(0, 12)}: ${e.length} bytes`);
+          if (process.env.DEBUG_PHI) {
+            const i = bytes.indexOf(e);
+            console.log(
+              JSON.stringify(e.toString('latin1')),
+              i,
+              bytes.length,
+              JSON.stringify(bytes.subarray(Math.max(0, i - 80), i + 20).toString('latin1')),
+            );
+          }
+        }
+    }
+    console.log(
+      `no PHI on the SE: ${seFiles.length} files checked for ${needles.size} identifying values (latin1, UTF-8, UTF-16LE)`,
+    );
+    assert.deepEqual(leaks, []);
+  });
+
   test('deleting the study (soft) queues delete jobs: the objects leave the SE', async () => {
     const list = await h.app.inject({
       method: 'POST',
       url: '/graphql',
       headers: { cookie },
-      payload: { query: '{ studies(first: 10) { edges { node { id } } } }' },
+      payload: { query: '{ studies(first: 100) { edges { node { id } } } }' },
     });
     const ids: string[] = list.json().data.studies.edges.map((e: { node: { id: string } }) => e.node.id);
     assert.ok(ids.length >= 1);
