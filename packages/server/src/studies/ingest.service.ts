@@ -250,7 +250,19 @@ export class IngestService {
         at: new Date(),
       });
     }
-    if (outcome.ok && !outcome.duplicate && this.rt.storage) {
+    const requeue =
+      outcome.ok &&
+      outcome.duplicate &&
+      !!this.rt.storage &&
+      (
+        (await this.em
+          .getConnection()
+          .execute(
+            "select 1 from study_instance where object_sha256 = ? and storage_state = 'spooled' limit 1",
+            [sha],
+          )) as unknown[]
+      ).length > 0;
+    if (outcome.ok && (!outcome.duplicate || requeue) && this.rt.storage) {
       // Queue the store job; if the queue is unreachable the instance stays `spooled` (served from the spool)
       // and is queued again when the same object is re-sent.
       try {
