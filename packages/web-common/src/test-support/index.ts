@@ -3,6 +3,7 @@ import { flushPromises, mount } from '@vue/test-utils';
 import type { Component, Plugin } from 'vue';
 import type { Router } from 'vue-router';
 import { createGraphqlClient } from '../graphql/client.js';
+import { messageKeys } from '../i18n/i18n.js';
 import { createSession, type Session } from '../session/session.js';
 import type { Me } from '../session/session.query.js';
 
@@ -86,3 +87,19 @@ export async function mountWithPlugins(
   return { wrapper, session, client, router: options.router };
 }
 export type { Locale } from '../i18n/i18n.js';
+
+/**
+ * Differences between two message catalogues: keys only one side has, and texts left empty.
+ * Each app asserts its Ukrainian and English catalogues give `[]`.
+ */
+export function localeProblems(uk: object, en: object): string[] {
+  const ukKeys = new Set(messageKeys(uk));
+  const enKeys = new Set(messageKeys(en));
+  const at = (m: object, key: string) =>
+    key.split('.').reduce<unknown>((o, p) => (o as Record<string, unknown>)[p], m);
+  return [
+    ...[...enKeys].filter((k) => !ukKeys.has(k)).map((k) => `missing in uk: ${k}`),
+    ...[...ukKeys].filter((k) => !enKeys.has(k)).map((k) => `missing in en: ${k}`),
+    ...[...ukKeys].filter((k) => String(at(uk, k)).trim() === '').map((k) => `empty in uk: ${k}`),
+  ];
+}
