@@ -6,7 +6,14 @@ import { startGateway } from './gateway.js';
 /** Gateway process: the hospital-facing DICOM server. Run by `medgrid start` or on its own. */
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
-  const log = pino({ name: 'medgrid-gateway', level: config.logLevel, base: { service: 'medgrid-gateway' } });
+  const log = pino({
+    name: 'medgrid-gateway',
+    level: config.logLevel,
+    base: { service: 'medgrid-gateway', pid: process.pid },
+    // Same line shape as the server's logs, so one collector parses all three processes.
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  });
   const gw = await startGateway(config, log);
   log.info(
     { host: config.host, port: gw.port, aeTitle: config.aeTitle, httpPort: gw.httpPort },

@@ -12,12 +12,15 @@ async function main(): Promise<void> {
   const log = pino({
     name: 'medgrid-worker',
     level: process.env.MEDGRID_LOG_LEVEL || 'info',
-    base: { service: 'medgrid-worker' },
+    base: { service: 'medgrid-worker', pid: process.pid },
+    // Same line shape as the server's logs, so one collector parses all three processes.
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
   });
   const cfg = configFromEnv();
   const worker = await StorageWorker.create({ ...cfg, logger: log });
-  // Until the server's migrations carry storageEntities, create the tables when they are missing (safe mode:
-  // never drops anything).
+  // Standalone runs create missing storage tables (safe mode: never drops anything); `medgrid start` turns this
+  // off because the server's migrations own them.
   if (process.env.MEDGRID_WORKER_SCHEMA !== 'off') await ensureStorageSchema(worker.orm);
   for (const se of cfg.ses) await worker.upsertSe(se);
   await worker.run();
