@@ -11,6 +11,7 @@ const USAGE = `usage: medgrid <command>
   admin issue --user-id ID --out user.p12 [--days N]   issue a certificate with a new key (PKCS#12)
   admin revoke --serial HEX [--reason R]               revoke a certificate and re-issue the CRL
   dicom dump|deidentify|restore ...   DICOM tools (see packages/dicom/README.md)
+  graphql schema             print the GraphQL schema (SDL) the server serves
 `;
 
 async function main(argv: string[]): Promise<number | undefined> {
@@ -44,6 +45,10 @@ async function main(argv: string[]): Promise<number | undefined> {
       }
       return runDicomCli(rest, { env });
     }
+    case 'graphql':
+      if (rest[0] !== 'schema') throw new Error(`unknown graphql command ${rest[0] ?? ''}`);
+      process.stdout.write(await (await import('../graphql/schema-sdl.js')).graphqlSchemaSdl());
+      return 0;
     case 'internal':
       if (rest[0] === 'embedded-postgres') {
         await (await import('../db/embedded-postgres.command.js')).embeddedPostgresCommand();

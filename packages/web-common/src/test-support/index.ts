@@ -103,3 +103,4 @@ export function localeProblems(uk: object, en: object): string[] {
     ...[...ukKeys].filter((k) => String(at(uk, k)).trim() === '').map((k) => `empty in uk: ${k}`),
   ];
 }
+export { documentCount, documentProblems } from './documents.js';
