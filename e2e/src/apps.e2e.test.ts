@@ -55,6 +55,25 @@ describe('doctor and admin apps against the running system', { timeout: 300_000 
     });
   });
 
+  it('the apps use automatic persisted queries: after a reload only the hash of a known query is sent', async () => {
+    await withPage(browser!, 'doctor-persisted-queries', async (page) => {
+      const bodies: { query?: string; extensions?: { persistedQuery?: { sha256Hash: string } } }[] = [];
+      page.on('request', (r) => {
+        if (r.url().endsWith('/graphql') && r.method() === 'POST') bodies.push(JSON.parse(r.postData() ?? '{}'));
+      });
+      const app = await new AppShellPage(page, `${system!.baseUrl}/`).open();
+      assert.equal(await app.serverVersion(), version);
+      bodies.length = 0;
+      await page.reload();
+      assert.equal(await app.serverVersion(), version);
+      assert.ok(bodies.length > 0, 'the reloaded page sent GraphQL requests');
+      for (const b of bodies) {
+        assert.match(b.extensions?.persistedQuery?.sha256Hash ?? '', /^[0-9a-f]{64}$/);
+        assert.equal(b.query, undefined, 'the server already knows every query of this page: no text sent');
+      }
+    });
+  });
+
   it('the doctor app shows an error state when GraphQL is unreachable', async () => {
     await withPage(browser!, 'doctor-graphql-down', async (page) => {
       await page.route('**/graphql', (route) => route.abort('connectionrefused'));

@@ -24,7 +24,7 @@ describe('session', () => {
     let me: unknown = testMe();
     const server = graphqlServer({ Me: () => ({ data: { me } }) });
     const session = createSession(
-      createGraphqlClient({ url: 'http://127.0.0.1/graphql', fetch: server.fetch }),
+      createGraphqlClient({ url: 'http://127.0.0.1/graphql', fetch: server.fetch, persistedQueries: false }),
     );
     expect(session.status.value).toBe('unknown');
     await session.refresh();
@@ -42,7 +42,9 @@ describe('session', () => {
       if (down) throw new TypeError('Failed to fetch');
       return ok(url, init);
     }) as typeof globalThis.fetch;
-    const session = createSession(createGraphqlClient({ url: 'http://127.0.0.1/graphql', fetch }));
+    const session = createSession(
+      createGraphqlClient({ url: 'http://127.0.0.1/graphql', fetch, persistedQueries: false }),
+    );
     await session.refresh();
     down = true;
     await session.refresh();

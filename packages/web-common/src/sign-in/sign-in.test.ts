@@ -64,7 +64,11 @@ describe('signInWithIdentity', () => {
         data: { signIn: { me: testMe({ name: 'Fixture Doctor' }), expiresAt: '2030-01-01T00:00:00Z' } },
       },
     });
-    const client = createGraphqlClient({ url: 'http://127.0.0.1/graphql', fetch: server.fetch });
+    const client = createGraphqlClient({
+      url: 'http://127.0.0.1/graphql',
+      fetch: server.fetch,
+      persistedQueries: false,
+    });
     const me = await signInWithIdentity(client, id);
     expect(me.name).toBe('Fixture Doctor');
     const vars = server.requests.find((r) => r.body.operationName === 'SignIn')?.body.variables ?? {};
@@ -108,7 +112,11 @@ describe('signInWithIdentity', () => {
         ],
       },
     });
-    const client = createGraphqlClient({ url: 'http://127.0.0.1/graphql', fetch: server.fetch });
+    const client = createGraphqlClient({
+      url: 'http://127.0.0.1/graphql',
+      fetch: server.fetch,
+      persistedQueries: false,
+    });
     const error = await signInWithIdentity(client, id).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SignInError);
     expect(error).toMatchObject({ kind: 'revoked' });

@@ -74,7 +74,11 @@ export async function mountWithPlugins(
     setup?: (router: Router, session: Session) => void;
   },
 ) {
-  const client = createGraphqlClient({ url: 'http://127.0.0.1/graphql', fetch: options.fetch });
+  const client = createGraphqlClient({
+    url: 'http://127.0.0.1/graphql',
+    fetch: options.fetch,
+    persistedQueries: false,
+  });
   const session = createSession(client);
   options.setup?.(options.router, session);
   await options.router.push(options.path ?? '/');
