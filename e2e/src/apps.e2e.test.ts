@@ -59,7 +59,8 @@ describe('doctor and admin apps against the running system', { timeout: 300_000 
     await withPage(browser!, 'doctor-persisted-queries', async (page) => {
       const bodies: { query?: string; extensions?: { persistedQuery?: { sha256Hash: string } } }[] = [];
       page.on('request', (r) => {
-        if (r.url().endsWith('/graphql') && r.method() === 'POST') bodies.push(JSON.parse(r.postData() ?? '{}'));
+        if (r.url().endsWith('/graphql') && r.method() === 'POST')
+          bodies.push(JSON.parse(r.postData() ?? '{}'));
       });
       const app = await new AppShellPage(page, `${system!.baseUrl}/`).open();
       assert.equal(await app.serverVersion(), version);
