@@ -201,6 +201,45 @@ describe('mutual TLS acceptance: Node https, curl and openssl s_client against t
     assert.equal(code(await httpsGql(h, '{ voGroups { path } }', {}, doctor)), 'OK');
   });
 
+  test('with -crl_check_all, openssl verifies against /ca/crl.pem plus /ca/root-crl.pem, and refuses without the root CRL', async () => {
+    const crlFile = path.join(dir, 'all-crl.pem');
+    const rootCrlFile = path.join(dir, 'root-crl.pem');
+    assert.equal((await curl(['-o', crlFile, `${baseUrl(h)}/ca/crl.pem`])).code, 0);
+    assert.equal((await curl(['-o', rootCrlFile, `${baseUrl(h)}/ca/root-crl.pem`])).code, 0);
+    const verify = (crls: string[]) =>
+      exec('openssl', [
+        'verify',
+        '-crl_check_all',
+        '-CAfile',
+        chainFile,
+        ...crls.flatMap((f) => ['-CRLfile', f]),
+        files.get('doctor')!.cert,
+      ]);
+    const ok = await verify([crlFile, rootCrlFile]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const noRoot = await verify([crlFile]);
+    assert.notEqual(noRoot.code, 0);
+    assert.match(noRoot.stdout + noRoot.stderr, /unable to get certificate CRL/);
+    const der = path.join(dir, 'root-crl.der');
+    assert.equal((await curl(['-o', der, `${baseUrl(h)}/ca/root-crl.der`])).code, 0);
+    const text = await exec('openssl', [
+      'crl',
+      '-inform',
+      'DER',
+      '-in',
+      der,
+      '-noout',
+      '-issuer',
+      '-nextupdate',
+    ]);
+    assert.match(text.stdout, /CN ?= ?MedGrid Root CA/);
+    const nextUpdate = new Date(/nextUpdate=(.*)/.exec(text.stdout)![1]!);
+    assert.ok(
+      nextUpdate.getTime() - Date.now() > 300 * DAY,
+      `root CRL valid until ${nextUpdate.toISOString()}`,
+    );
+  });
+
   test('a revoked certificate is refused once the CRL is updated; openssl verify sees it in /ca/crl.pem', async () => {
     assert.equal(code(await httpsGql(h, '{ voGroups { path } }', {}, doctor)), 'OK');
     await new CertificateService(h.orm.em.fork(), h.identity).revoke(

@@ -90,6 +90,8 @@ export const HTTP_ROUTE_RULES: readonly HttpRouteRule[] = [
   { path: '/ca/ca.pem', rule: 'public' },
   { path: '/ca/crl.pem', rule: 'public' },
   { path: '/ca/crl.der', rule: 'public' },
+  { path: '/ca/root-crl.pem', rule: 'public' },
+  { path: '/ca/root-crl.der', rule: 'public' },
   { path: '/graphql', rule: 'graphql-field-rules' },
   { path: '/dicomweb/**', rule: 'member' },
   // The two web apps: static files and the history-mode fallback (the pages hold no data; the API checks).

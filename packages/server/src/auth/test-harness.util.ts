@@ -83,6 +83,7 @@ export async function startHarness(
     ca,
     { ...IdentityRuntime.settingsFrom(config), ...opts.settings },
     opts.clock,
+    DEVELOPMENT_CA_PASSPHRASE,
   );
   const { app, auth } = await buildApp({
     config,

@@ -145,6 +145,19 @@ export async function buildApp(opts: {
     const crl = await identity.crl.snapshot(orm.em.fork());
     return reply.type('application/pkix-crl').header('cache-control', 'no-cache').send(crl.der);
   });
+  // The root's CRL, for clients that check every CA in the chain (openssl -crl_check_all, XRootD crl:3).
+  app.get('/ca/root-crl.pem', async (_req, reply) =>
+    reply
+      .type('application/x-pem-file')
+      .header('cache-control', 'no-cache')
+      .send((await identity.rootCrl()).pem),
+  );
+  app.get('/ca/root-crl.der', async (_req, reply) =>
+    reply
+      .type('application/pkix-crl')
+      .header('cache-control', 'no-cache')
+      .send((await identity.rootCrl()).der),
+  );
 
   const schema = await buildGraphqlSchema();
   const apollo = new ApolloServer<GraphqlContext>({

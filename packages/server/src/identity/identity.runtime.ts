@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { MedgridConfig } from '../config/config.js';
-import { type CaKeyAlgorithm, CertificateAuthority } from './ca/index.js';
+import { type CaKeyAlgorithm, CertificateAuthority, type GeneratedCrl } from './ca/index.js';
 import { CrlManager } from './certificates/crl.manager.js';
 
 export interface IdentitySettings {
@@ -27,10 +27,14 @@ export class IdentityRuntime {
   readonly authCache = new Map<string, CachedPrincipal<unknown>>();
   readonly clock: () => Date;
 
+  private rootCrlCache?: Promise<GeneratedCrl>;
+
   constructor(
     readonly ca: CertificateAuthority,
     readonly settings: IdentitySettings,
     clock?: () => Date,
+    /** Needed only to re-sign the root CRL once a year; the server already holds the issuing key. */
+    private readonly caPassphrase?: string,
   ) {
     this.clock = clock ?? (() => new Date());
     this.crl = new CrlManager(ca, { cacheMs: settings.crlCacheMs, clock: this.clock });
@@ -65,7 +69,24 @@ export class IdentityRuntime {
       ...(opts.kdfIterations ? { kdfIterations: opts.kdfIterations } : {}),
       ...(opts.keyAlgorithm ? { keyAlgorithm: opts.keyAlgorithm } : {}),
     });
-    return new IdentityRuntime(ca, settings);
+    const runtime = new IdentityRuntime(ca, settings, undefined, config.identity.caPassphrase);
+    await runtime.rootCrl();
+    return runtime;
+  }
+
+  /** The root CA's CRL (see CertificateAuthority.ensureRootCrl), re-checked when the cached one nears expiry. */
+  rootCrl(): Promise<GeneratedCrl> {
+    if (this.caPassphrase === undefined)
+      return Promise.reject(new Error('no CA passphrase to sign the root CRL'));
+    const refreshAt = (crl: GeneratedCrl) => crl.nextUpdate.getTime() - 30 * 24 * 3600 * 1000;
+    const cached = this.rootCrlCache;
+    const passphrase = this.caPassphrase;
+    this.rootCrlCache = (async () => {
+      const crl = cached ? await cached.catch(() => null) : null;
+      if (crl && refreshAt(crl) > this.clock().getTime()) return crl;
+      return this.ca.ensureRootCrl(passphrase);
+    })();
+    return this.rootCrlCache;
   }
 
   voOptions() {

@@ -67,6 +67,38 @@ describe('CertificateAuthority storage', () => {
     assert.ok(await parsed.verify({ publicKey: ca.issuingCertificate, signatureOnly: true }));
   });
 
+  it('publishes a root CRL beside the CA files, kept until 30 days before nextUpdate, then re-signed with the next number', async () => {
+    const at = (days: number) => () => new Date(Date.now() + days * 24 * 3600 * 1000);
+    const first = await (await CertificateAuthority.load({ ...opts(), clock: at(0) })).ensureRootCrl(
+      TEST_PASSPHRASE,
+    );
+    assert.equal(first.crlNumber, 1n);
+    assert.equal(first.revokedCount, 0);
+    const parsed = new x509.X509Crl(first.der);
+    assert.ok(await parsed.verify({ publicKey: ca.rootCertificate.publicKey }));
+    assert.equal(parsed.issuer, ca.rootCertificate.subject);
+    assert.equal(await readFile(join(dir, 'root-ca.crl.pem'), 'utf8'), first.pem);
+
+    const again = await (await CertificateAuthority.load({ ...opts(), clock: at(300) })).ensureRootCrl(
+      'unused',
+    );
+    assert.ok(again.der.equals(first.der), 'still fresh: read back, the root key not needed');
+
+    const later = await (await CertificateAuthority.load({ ...opts(), clock: at(340) })).ensureRootCrl(
+      TEST_PASSPHRASE,
+    );
+    assert.equal(later.crlNumber, 2n);
+    assert.ok(later.nextUpdate.getTime() > Date.now() + 700 * 24 * 3600 * 1000);
+
+    await writeFile(join(dir, 'root-ca.crl.pem'), 'not a CRL');
+    const replaced = await ca.ensureRootCrl(TEST_PASSPHRASE);
+    assert.ok(await new x509.X509Crl(replaced.der).verify({ publicKey: ca.rootCertificate.publicKey }));
+    await assert.rejects(
+      (await CertificateAuthority.load({ ...opts(), clock: at(400) })).ensureRootCrl('wrong passphrase!!'),
+      CaPassphraseError,
+    );
+  });
+
   it('refuses a wrong passphrase with a typed error', async () => {
     await assert.rejects(
       CertificateAuthority.load({ ...opts(), passphrase: 'not the passphrase' }),

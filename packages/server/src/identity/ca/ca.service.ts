@@ -1,13 +1,21 @@
 import './crypto-provider.util.js';
 import { createHash, createPublicKey, generateKeyPair, type KeyObject, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, open, readFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as x509 from '@peculiar/x509';
 import { CaError, CaIntegrityError, CaStoreError, CsrError, ProfileError } from './ca.errors.js';
-import { type CrlOptions, createCrl, type GeneratedCrl, type RevokedEntry } from './crl.service.js';
+import {
+  type CrlOptions,
+  createCrl,
+  crlNumberOf,
+  crlToPem,
+  type GeneratedCrl,
+  parseCrl,
+  type RevokedEntry,
+} from './crl.service.js';
 import type { X509CryptoKey, X509SigningAlgorithm } from './crypto-provider.util.js';
 import {
   caDn,
@@ -197,6 +205,8 @@ export async function generateSubscriberKey(type: GeneratedKeyType = 'ecdsa-p256
 function spkiOf(key: KeyObject): Buffer {
   return createPublicKey(key).export({ format: 'der', type: 'spki' });
 }
+
+const ROOT_CRL_FILE = 'root-ca.crl.pem';
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -488,6 +498,55 @@ export class CertificateAuthority {
     const opts: CrlOptions = { ...options };
     if (!opts.thisUpdate) opts.thisUpdate = this.clock();
     return createCrl({ certificate: this.rootCertificate, signingKey }, entries, opts);
+  }
+
+  /**
+   * The root's CRL as published (`root-ca.crl.pem` beside the CA files), re-signed when missing, unreadable or
+   * within `refreshBeforeMs` of its nextUpdate. Clients that check every CA in the chain (openssl
+   * `-crl_check_all`, XRootD's `crl:3`) need it next to the issuing CA's CRL. The root revokes nothing here, so
+   * it lives long (`validityMs`, default 365 days) and the root key is decrypted only to re-sign.
+   */
+  async ensureRootCrl(
+    passphrase: string,
+    options: { validityMs?: number; refreshBeforeMs?: number } = {},
+  ): Promise<GeneratedCrl> {
+    const file = join(this.dir, ROOT_CRL_FILE);
+    const now = this.clock();
+    let previousNumber = 0n;
+    const pem = await readFile(file, 'utf8').catch(() => null);
+    if (pem !== null) {
+      try {
+        const crl = parseCrl(pem);
+        previousNumber = crlNumberOf(crl) ?? 0n;
+        const nextUpdate = crl.nextUpdate;
+        const fresh =
+          nextUpdate !== undefined &&
+          nextUpdate.getTime() - now.getTime() > (options.refreshBeforeMs ?? 30 * DAY_MS) &&
+          (await crl.verify({ publicKey: this.rootCertificate.publicKey }));
+        if (fresh) {
+          const der = Buffer.from(crl.rawData);
+          return {
+            der,
+            pem: crlToPem(der),
+            crlNumber: previousNumber,
+            thisUpdate: crl.thisUpdate,
+            nextUpdate,
+            revokedCount: crl.entries.length,
+          };
+        }
+      } catch {
+        // Unreadable or foreign: replaced below by a fresh one with the next number we can tell.
+      }
+    }
+    const crl = await this.generateRootCrl(passphrase, [], {
+      crlNumber: previousNumber + 1n,
+      thisUpdate: now,
+      nextUpdate: new Date(now.getTime() + (options.validityMs ?? 365 * DAY_MS)),
+    });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, crl.pem, { mode: 0o644 });
+    await rename(tmp, file);
+    return crl;
   }
 
   private static crlUrlFrom(options: CaOptions): string {
