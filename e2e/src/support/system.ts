@@ -24,6 +24,8 @@ export interface StopReport {
 export interface RunningSystem {
   baseUrl: string;
   port: number;
+  /** The server's HTTPS (mTLS) listener. */
+  tlsPort: number;
   gatewayPort: number;
   dataDir: string;
   readyMs: number;
@@ -56,11 +58,15 @@ async function isReady(baseUrl: string): Promise<boolean> {
   }
 }
 
-export async function startSystem(options: { readyTimeoutMs?: number } = {}): Promise<RunningSystem> {
+export async function startSystem(
+  options: { readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunningSystem> {
   const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
   const port = await freePort();
   let gatewayPort = await freePort();
   while (gatewayPort === port) gatewayPort = await freePort();
+  let tlsPort = await freePort();
+  while (tlsPort === port || tlsPort === gatewayPort) tlsPort = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'medgrid-e2e-'));
   const baseUrl = `http://127.0.0.1:${port}`;
 
@@ -69,6 +75,8 @@ export async function startSystem(options: { readyTimeoutMs?: number } = {}): Pr
     MEDGRID_DATA_DIR: dataDir,
     MEDGRID_PORT: String(port),
     MEDGRID_GATEWAY_PORT: String(gatewayPort),
+    MEDGRID_TLS_PORT: String(tlsPort),
+    ...options.env,
   };
   // DATABASE_URL passes through when set; an empty one means "embedded", as when unset.
   if (!env.DATABASE_URL) delete env.DATABASE_URL;
@@ -159,7 +167,7 @@ export async function startSystem(options: { readyTimeoutMs?: number } = {}): Pr
     };
   };
 
-  return { baseUrl, port, gatewayPort, dataDir, readyMs, output: () => output, saveLog, stop, kill };
+  return { baseUrl, port, tlsPort, gatewayPort, dataDir, readyMs, output: () => output, saveLog, stop, kill };
 }
 
 /** Asks the server for its version directly, bypassing the apps. */

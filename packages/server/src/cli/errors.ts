@@ -1,8 +1,13 @@
 /** Turns any start-up failure into one line for the terminal, never a stack trace. */
 export function oneLineError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException & { code?: string; port?: number; address?: string };
+  const e = err as NodeJS.ErrnoException & {
+    code?: string;
+    port?: number;
+    address?: string;
+    variable?: string;
+  };
   if (e?.code === 'EADDRINUSE') {
-    return `address ${e.address ?? ''}:${e.port ?? ''} is already in use (choose another port in the configuration)`;
+    return `address ${e.address ?? ''}:${e.port ?? ''} is already in use (choose another port in the configuration${e.variable ? `: ${e.variable}` : ''})`;
   }
   if (e?.code === 'EACCES' && e.port !== undefined) {
     return `no permission to listen on port ${e.port}`;

@@ -21,11 +21,11 @@ async function main(argv: string[]): Promise<number | undefined> {
       await (await import('../supervisor/start.command.js')).startCommand();
       return;
     case 'serve': {
-      // Identity set-up of the server process: the server's own certificate from the MedGrid CA when
-      // MEDGRID_TLS_FROM_CA is set, and the development accounts on a first development start.
+      // Identity set-up of the server process: the server's own certificate from the MedGrid CA (for the
+      // HTTPS listener, or the main one with MEDGRID_TLS_FROM_CA) and the development accounts on a first start.
       const { prepareServe } = await import('../identity/serve-setup.js');
-      await prepareServe();
-      await (await import('../http/serve.command.js')).serveCommand();
+      const prep = await prepareServe();
+      await (await import('../http/serve.command.js')).serveCommand(prep);
       return;
     }
     case 'admin':

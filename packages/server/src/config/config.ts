@@ -26,6 +26,11 @@ export interface MedgridConfig {
   gatewayAeTitle: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   tls?: TlsConfig;
+  /**
+   * Port of the second, HTTPS-only listener (server certificate from the MedGrid CA, client certificates
+   * requested) that runs next to the plain-HTTP one; undefined when off or when the main listener is HTTPS.
+   */
+  tlsPort?: number;
   doctorAppDir: string;
   adminAppDir: string;
   shutdownTimeoutMs: number;
@@ -114,6 +119,11 @@ export const CONFIG_VARIABLES = [
     name: 'MEDGRID_TLS_REQUIRE_CLIENT_CERT',
     default: 'false',
     doc: 'true: refuse TLS handshakes without a valid client certificate.',
+  },
+  {
+    name: 'MEDGRID_TLS_PORT',
+    default: '8443',
+    doc: 'HTTPS (mTLS) listener next to the plain-HTTP one: server certificate from the MedGrid CA (MEDGRID_DATA_DIR/tls), client certificates requested and verified (chain, validity, CRL). The path for the gateway, curl, davix and third parties. `off` disables it; not used when the main listener is HTTPS (MEDGRID_TLS_CERT or MEDGRID_TLS_FROM_CA).',
   },
   {
     name: 'MEDGRID_DOCTOR_APP_DIR',
@@ -258,6 +268,14 @@ export function loadConfig(env: Env = process.env): MedgridConfig {
   ] as const);
   const host = env.MEDGRID_HOST || '127.0.0.1';
   const port = int(env, 'MEDGRID_PORT', 8080, 0, 65535);
+  const tlsFromCa = bool(env, 'MEDGRID_TLS_FROM_CA', false);
+  const tlsPort =
+    tlsCert || tlsFromCa || /^off$/i.test(env.MEDGRID_TLS_PORT ?? '')
+      ? undefined
+      : int(env, 'MEDGRID_TLS_PORT', 8443, 0, 65535);
+  if (tlsPort !== undefined && tlsPort !== 0 && tlsPort === port) {
+    throw new ConfigError(`MEDGRID_TLS_PORT must differ from MEDGRID_PORT (${port})`);
+  }
   return {
     env: environment,
     dataDir: path.resolve(env.MEDGRID_DATA_DIR || './.medgrid'),
@@ -278,21 +296,17 @@ export function loadConfig(env: Env = process.env): MedgridConfig {
     tls: tlsCert
       ? { certFile: tlsCert, keyFile: tlsKey!, clientCaFile: clientCa, requireClientCert }
       : undefined,
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
     doctorAppDir: fromRoot(env.MEDGRID_DOCTOR_APP_DIR || 'packages/doctor-app/dist'),
     adminAppDir: fromRoot(env.MEDGRID_ADMIN_APP_DIR || 'packages/admin-app/dist'),
     shutdownTimeoutMs: int(env, 'MEDGRID_SHUTDOWN_TIMEOUT_MS', 10000, 100, 600000),
     identity: {
       caPassphrase: caPassphrase(env, environment),
-      publicUrl: publicUrl(
-        env,
-        tlsCert || bool(env, 'MEDGRID_TLS_FROM_CA', false) ? 'https' : 'http',
-        host,
-        port,
-      ),
+      publicUrl: publicUrl(env, tlsCert || tlsFromCa ? 'https' : 'http', host, port),
       membershipTermDays: int(env, 'MEDGRID_MEMBERSHIP_TERM_DAYS', 365, 1, 3650),
       membershipGraceDays: int(env, 'MEDGRID_MEMBERSHIP_GRACE_DAYS', 30, 0, 365),
       sessionTtlSeconds: int(env, 'MEDGRID_SESSION_TTL_SECONDS', 3600, 60, 43200),
-      tlsFromCa: bool(env, 'MEDGRID_TLS_FROM_CA', false),
+      tlsFromCa,
     },
     studies: {
       ...(env.MEDGRID_KEK ? { kek: keyVar(env.MEDGRID_KEK, 'MEDGRID_KEK') } : {}),

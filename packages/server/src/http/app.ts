@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type https from 'node:https';
 import path from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
@@ -14,7 +15,7 @@ import { WebSocketServer } from 'ws';
 import { SYSTEM_ACTOR } from '../audit/audit.service.js';
 import { AuthService } from '../auth/auth.service.js';
 import { allows, httpRuleFor, refusal } from '../auth/policy.js';
-import type { MedgridConfig } from '../config/config.js';
+import type { MedgridConfig, TlsConfig } from '../config/config.js';
 import { registerDicomweb } from '../dicomweb/dicomweb.routes.js';
 import type { GraphqlContext } from '../graphql/context.js';
 import { queryLimits } from '../graphql/limits.js';
@@ -34,6 +35,28 @@ export interface AppHandle {
 
 /** How often expiry and AUP deadlines are applied and the CRL's freshness checked. */
 const LIFECYCLE_INTERVAL_MS = 60_000;
+
+/** TLS options of an HTTPS listener: its certificate, and when a client CA is set, client certificates asked for. */
+export function httpsOptions(tls: TlsConfig): https.ServerOptions {
+  return {
+    cert: readFileSync(tls.certFile),
+    key: readFileSync(tls.keyFile),
+    ...(tls.clientCaFile
+      ? { ca: readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: tls.requireClientCert }
+      : {}),
+  };
+}
+
+/**
+ * A client certificate the TLS layer cannot verify (foreign CA, expired) ends the connection right after the
+ * handshake; connections without a certificate stay open for sign-in and public routes. Revocation (CRL) and
+ * the account behind a verified certificate are checked per request by AuthService.
+ */
+export function guardClientCertificates(server: TlsServer): void {
+  server.on('secureConnection', (sock: TLSSocket) => {
+    if (!sock.authorized && sock.getPeerCertificate(false)?.raw) sock.destroy();
+  });
+}
 
 const API_PREFIXES = ['/graphql', '/dicomweb', '/healthz', '/readyz', '/metrics', '/auth', '/ca'];
 
@@ -57,30 +80,10 @@ export async function buildApp(opts: {
   const app = Fastify({
     loggerInstance: logger,
     trustProxy: false,
-    ...(tls
-      ? {
-          https: {
-            cert: readFileSync(tls.certFile),
-            key: readFileSync(tls.keyFile),
-            ...(tls.clientCaFile
-              ? {
-                  ca: readFileSync(tls.clientCaFile),
-                  requestCert: true,
-                  rejectUnauthorized: tls.requireClientCert,
-                }
-              : {}),
-          },
-        }
-      : {}),
+    ...(tls ? { https: httpsOptions(tls) } : {}),
   }) as unknown as FastifyInstance;
 
-  if (tls?.clientCaFile) {
-    // A client certificate the TLS layer cannot verify (foreign CA, expired) ends the connection right after
-    // the handshake; connections without a certificate stay open for sign-in and public routes.
-    app.server.on('secureConnection', (sock: TLSSocket) => {
-      if (!sock.authorized && sock.getPeerCertificate(false)?.raw) sock.destroy();
-    });
-  }
+  if (tls?.clientCaFile) guardClientCertificates(app.server as unknown as TlsServer);
 
   // Deny by default: every route must match a rule in HTTP_ROUTE_RULES, or registration fails.
   app.addHook('onRoute', (route) => {

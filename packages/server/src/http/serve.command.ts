@@ -1,12 +1,21 @@
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig } from '../config/config.js';
 import { openOrm } from '../db/orm.js';
+import type { ServePreparation } from '../identity/serve-setup.js';
 import { createLogger } from '../logging/logger.js';
 import { onShutdownSignal, tellParent } from '../supervisor/child-protocol.js';
-import { buildApp } from './app.js';
+import { buildApp, guardClientCertificates, httpsOptions } from './app.js';
 
-/** The server process: HTTP(S) API and web apps. Migrations are applied by `medgrid start` or `medgrid db migrate`. */
-export async function serveCommand(): Promise<void> {
+const urlHost = (host: string) =>
+  host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+
+/**
+ * The server process: HTTP(S) API and web apps, plus (embedded default) an HTTPS listener with the CA-issued
+ * certificate asking for client certificates. Migrations are applied by `medgrid start` or `medgrid db migrate`.
+ */
+export async function serveCommand(prep: ServePreparation = {}): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'medgrid-server' });
   if (!config.databaseUrl)
@@ -22,8 +31,33 @@ export async function serveCommand(): Promise<void> {
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const scheme = config.tls ? 'https' : 'http';
-  logger.info({ port, tls: Boolean(config.tls) }, 'server listening');
-  tellParent({ type: 'ready', service: 'server', detail: { url: `${scheme}://${config.host}:${port}` } });
+
+  // Same routes, hooks and authentication as the main listener (Fastify's router), over mutual TLS.
+  let tlsServer: https.Server | undefined;
+  let tlsUrl: string | undefined;
+  if (prep.tlsListener) {
+    const { port: wanted, tls } = prep.tlsListener;
+    tlsServer = https.createServer(httpsOptions(tls), (req, res) => app.routing(req, res));
+    guardClientCertificates(tlsServer);
+    tlsServer.keepAliveTimeout = 72_000;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tlsServer!.once('error', reject);
+        tlsServer!.listen(wanted, config.host, () => resolve());
+      });
+    } catch (err) {
+      await app.close();
+      await orm.close(true);
+      throw Object.assign(err as Error, { address: config.host, port: wanted, variable: 'MEDGRID_TLS_PORT' });
+    }
+    tlsUrl = `https://${urlHost(config.host)}:${(tlsServer.address() as AddressInfo).port}`;
+  }
+  logger.info({ port, tls: Boolean(config.tls), tlsUrl }, 'server listening');
+  tellParent({
+    type: 'ready',
+    service: 'server',
+    detail: { url: `${scheme}://${config.host}:${port}`, ...(tlsUrl ? { tlsUrl } : {}) },
+  });
 
   onShutdownSignal(async (reason) => {
     logger.info({ reason }, 'server shutting down');
@@ -32,6 +66,11 @@ export async function serveCommand(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
+    if (tlsServer) {
+      const closed = new Promise((r) => tlsServer!.close(r));
+      tlsServer.closeIdleConnections();
+      await closed;
+    }
     await app.close();
     await orm.close(true);
     logger.info('server stopped');

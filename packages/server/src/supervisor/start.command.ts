@@ -1,8 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type MedgridConfig } from '../config/config.js';
 import { migrateUp, openOrm } from '../db/orm.js';
+import { ensureServiceCertificate, type ServiceCredentials } from '../identity/service-account.service.js';
 import type { ChildMessage } from './child-protocol.js';
 
 interface Child {
@@ -103,9 +105,26 @@ export async function startCommand(): Promise<void> {
       say(`embedded PostgreSQL running (data in ${config.dataDir}/postgres)`);
     }
     const orm = await openOrm(databaseUrl);
-    const applied = await migrateUp(orm);
-    await orm.close(true);
-    if (applied.length) say(`applied ${applied.length} migration(s)`);
+    let gatewayCredentials: ServiceCredentials | undefined;
+    try {
+      const applied = await migrateUp(orm);
+      if (applied.length) say(`applied ${applied.length} migration(s)`);
+      // Before the server starts: on a first start this also creates the CA, so no two processes race to.
+      if (wantsGatewayCredentials(config)) {
+        gatewayCredentials = await ensureServiceCertificate(config, orm, {
+          ...GATEWAY_SERVICE_ACCOUNT,
+          dir: path.join(config.dataDir, 'tls', 'gateway'),
+          basename: 'gateway',
+        });
+        if (gatewayCredentials.outcome === 'revoked') {
+          say(
+            `the gateway's certificate (serial ${gatewayCredentials.serialHex}) is revoked: its uploads will be refused; remove ${gatewayCredentials.certFile} to have a new one issued`,
+          );
+        }
+      }
+    } finally {
+      await orm.close(true);
+    }
 
     const env = { ...process.env, DATABASE_URL: databaseUrl, MEDGRID_DATA_DIR: config.dataDir };
     const server = spawnChild('server', CLI, ['serve'], env);
@@ -114,16 +133,24 @@ export async function startCommand(): Promise<void> {
       ...env,
       MEDGRID_WORKER_SCHEMA: 'off',
     });
+    const workerReady = waitReady(worker, 60_000);
+    workerReady.catch(() => undefined);
+    const s = await waitReady(server, 60_000);
+    // The gateway uploads (STOW-RS) and retrieves (WADO-RS) over the server's HTTPS listener with its certificate.
+    const tlsUrl = httpsUrlOf(s);
     const gateway = spawnChild('gateway', fileURLToPath(import.meta.resolve('@medgrid/gateway/main')), [], {
       ...env,
       DATABASE_URL: gatewayDatabaseUrl,
+      ...(gatewayCredentials && tlsUrl ? gatewayUploadEnv(tlsUrl, gatewayCredentials) : {}),
     });
-    const [s, , g] = await Promise.all([
-      waitReady(server, 60_000),
-      waitReady(worker, 60_000),
-      waitReady(gateway, 60_000),
-    ]);
-    printUrls(config, String(s.url), g);
+    const [, g] = await Promise.all([workerReady, waitReady(gateway, 60_000)]);
+    printUrls(
+      config,
+      String(s.url),
+      tlsUrl,
+      g,
+      gatewayCredentials && tlsUrl ? tlsUrl : process.env.MEDGRID_GATEWAY_STOW_URL,
+    );
     say('ready (Ctrl-C stops everything)');
   } catch (err) {
     process.stderr.write(`medgrid: ${(err as Error).message.split('\n')[0]}\n`);
@@ -131,12 +158,55 @@ export async function startCommand(): Promise<void> {
   }
 }
 
-function printUrls(config: MedgridConfig, base: string, gateway: Record<string, unknown>): void {
+/** The embedded gateway's account: a service user holding the `gateway` role in the VO's root group. */
+export const GATEWAY_SERVICE_ACCOUNT = {
+  name: 'Embedded Gateway',
+  facility: 'MedGrid',
+  groupPath: '/medgrid',
+  role: 'gateway',
+} as const;
+
+/** The supervisor wires the gateway to the server unless the operator configured its upload or certificate. */
+function wantsGatewayCredentials(config: MedgridConfig): boolean {
+  const serverHasHttps = config.tlsPort !== undefined || Boolean(config.tls) || config.identity.tlsFromCa;
+  return serverHasHttps && !process.env.MEDGRID_GATEWAY_STOW_URL && !process.env.MEDGRID_GATEWAY_TLS_CERT;
+}
+
+/** The server's HTTPS base URL from its ready message: the mTLS listener, or the main one when it is HTTPS. */
+function httpsUrlOf(ready: Record<string, unknown>): string | undefined {
+  const raw = typeof ready.tlsUrl === 'string' ? ready.tlsUrl : String(ready.url ?? '');
+  if (!raw.startsWith('https:')) return undefined;
+  const u = new URL(raw);
+  // The server certificate names localhost, 127.0.0.1 and ::1; a wildcard bind is reached over loopback.
+  if (u.hostname === '0.0.0.0' || u.hostname === '[::]') u.hostname = '127.0.0.1';
+  return u.origin;
+}
+
+export function gatewayUploadEnv(tlsUrl: string, c: ServiceCredentials): Record<string, string> {
+  return {
+    MEDGRID_GATEWAY_STOW_URL: `${tlsUrl}/dicomweb/studies`,
+    MEDGRID_GATEWAY_WADO_URL: `${tlsUrl}/dicomweb`,
+    MEDGRID_GATEWAY_TLS_CERT: c.certFile,
+    MEDGRID_GATEWAY_TLS_KEY: c.keyFile,
+    MEDGRID_GATEWAY_TLS_CA: c.caFile,
+  };
+}
+
+function printUrls(
+  config: MedgridConfig,
+  base: string,
+  tlsUrl: string | undefined,
+  gateway: Record<string, unknown>,
+  gatewayUpload: string | undefined,
+): void {
   say(`doctor app    ${base}/`);
   say(`admin app     ${base}/admin/`);
   say(`GraphQL       ${base}/graphql`);
   say(`health        ${base}/healthz`);
+  if (tlsUrl && tlsUrl !== base) {
+    say(`HTTPS (mTLS)  ${tlsUrl}/  (CA ${base}/ca/ca.pem; client certificates from the MedGrid CA)`);
+  }
   say(
-    `DICOM gateway ${String(gateway.aeTitle ?? config.gatewayAeTitle)}@${config.host}:${String(gateway.port ?? config.gatewayPort)}`,
+    `DICOM gateway ${String(gateway.aeTitle ?? config.gatewayAeTitle)}@${config.host}:${String(gateway.port ?? config.gatewayPort)}${gatewayUpload ? ` (uploads to ${new URL(gatewayUpload).origin})` : ' (no upload configured)'}`,
   );
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -60,7 +62,37 @@ function processesMentioning(text: string): string[] {
 }
 
 async function ports() {
-  return { MEDGRID_PORT: String(await freePort()), MEDGRID_GATEWAY_PORT: String(await freePort()) };
+  return {
+    MEDGRID_PORT: String(await freePort()),
+    MEDGRID_TLS_PORT: String(await freePort()),
+    MEDGRID_GATEWAY_PORT: String(await freePort()),
+  };
+}
+
+/** GET over the server's HTTPS listener, verifying it against the MedGrid CA, optionally with a client certificate. */
+function httpsGet(
+  url: string,
+  tls: { ca: string; cert?: string; key?: string },
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      url,
+      {
+        ca: readFileSync(tls.ca),
+        ...(tls.cert ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key!) } : {}),
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+  });
 }
 
 describe('medgrid start', () => {
@@ -86,6 +118,26 @@ describe('medgrid start', () => {
       body: JSON.stringify({ query: '{ version }' }),
     });
     assert.deepEqual(await gql.json(), { data: { version: VERSION } });
+    // The HTTPS listener: a server certificate from the MedGrid CA, and the gateway's service certificate
+    // (issued by the same CA for a service account with the gateway role) admitted to DICOMweb.
+    const tlsBase = `https://127.0.0.1:${p.MEDGRID_TLS_PORT}`;
+    assert.match(r.out(), new RegExp(`HTTPS \\(mTLS\\) +${tlsBase.replace(/\./g, '\\.')}/`));
+    assert.match(r.out(), new RegExp(`uploads to ${tlsBase.replace(/\./g, '\\.')}`));
+    const gw = path.join(dataDir, 'tls', 'gateway');
+    const ca = path.join(gw, 'ca.pem');
+    assert.equal((await httpsGet(`${tlsBase}/healthz`, { ca })).status, 200);
+    const anonymous = await httpsGet(`${tlsBase}/dicomweb/studies`, { ca });
+    assert.equal(anonymous.status, 401, anonymous.body);
+    const asGateway = await httpsGet(`${tlsBase}/dicomweb/studies`, {
+      ca,
+      cert: path.join(gw, 'gateway.pem'),
+      key: path.join(gw, 'gateway.key'),
+    });
+    assert.ok([200, 204].includes(asGateway.status), `${asGateway.status} ${asGateway.body}`);
+    assert.match(
+      new X509Certificate(readFileSync(path.join(gw, 'gateway.pem'))).subject,
+      /OU=service[\s\S]*CN=Embedded Gateway/,
+    );
     // The gateway's DICOM port is open.
     await new Promise<void>((resolve, reject) => {
       const s = net.connect(Number(p.MEDGRID_GATEWAY_PORT), '127.0.0.1', () => {
@@ -152,6 +204,7 @@ describe('medgrid start with DATABASE_URL', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'medgrid-start-'));
     const r = run(['start'], {
       MEDGRID_PORT: String(busy),
+      MEDGRID_TLS_PORT: String(await freePort()),
       MEDGRID_GATEWAY_PORT: String(await freePort()),
       DATABASE_URL: db.url,
       MEDGRID_DATA_DIR: dataDir,
