@@ -20,6 +20,9 @@ export { bytesStored, jobSeconds, jobsTotal, storageRegistry } from './metrics/s
 export {
   type FailedJob,
   JOB_KINDS,
+  JOB_STATES,
+  type JobInfo,
+  type JobState,
   type JobData,
   type JobHandlers,
   type JobKind,
@@ -46,5 +49,6 @@ export {
   StoredObject,
   storageEntities,
 } from './replicas/storage.entity.js';
+export { changeSeStatus, UnknownSeError } from './replicas/se-status.util.js';
 export { type ScanReport, scanJob } from './scan/scan.job.js';
 export { StageCache, StageChecksumError, type StageSource } from './stage/stage.cache.js';

@@ -35,7 +35,30 @@ export interface QueueOptions {
   /** How often pg-boss looks for expired/abandoned jobs. */
   monitorIntervalSeconds?: number;
   pollingIntervalSeconds?: number;
+  /**
+   * A client (the server's admin API) only sends, lists and retries: no maintenance and no cron, and it never
+   * changes the queues' retry settings (the worker process owns them).
+   */
+  client?: boolean;
 }
+
+/** A job as the admin pages show it: ids and the error, never patient data (payloads carry hashes only). */
+export interface JobInfo {
+  id: string;
+  kind: JobKind;
+  state: JobState;
+  data: unknown;
+  retryCount: number;
+  retryLimit: number;
+  reason: string;
+  output: unknown;
+  createdOn: Date;
+  startedOn: Date | null;
+  completedOn: Date | null;
+}
+
+export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
 
 export interface FailedJob {
   id: string;
@@ -47,6 +70,10 @@ export interface FailedJob {
 }
 
 const queueName = (kind: JobKind) => `medgrid-storage-${kind}`;
+const kindOf = (name: string): JobKind | null => {
+  const k = name.slice('medgrid-storage-'.length);
+  return (JOB_KINDS as readonly string[]).includes(k) ? (k as JobKind) : null;
+};
 
 /**
  * The storage job queue, on pg-boss (PostgreSQL). Idempotency: each job is keyed (kind + object id) so a
@@ -54,10 +81,20 @@ const queueName = (kind: JobKind) => `medgrid-storage-${kind}`;
  */
 export class StorageQueue {
   readonly boss: PgBoss;
-  private readonly opts: Required<Omit<QueueOptions, 'connectionString' | 'schema'>>;
+  private readonly opts: Required<Omit<QueueOptions, 'connectionString' | 'schema' | 'client'>>;
+  private readonly schema: string;
+  /** Retry settings given explicitly (worker env): only then are existing queues updated to them. */
+  private readonly explicit: boolean;
+  private readonly client: boolean;
   private started = false;
 
   constructor(opts: QueueOptions) {
+    this.schema = opts.schema ?? 'pgboss';
+    if (!/^[a-z_][a-z0-9_]*$/.test(this.schema)) throw new Error(`bad pg-boss schema name ${this.schema}`);
+    this.client = opts.client ?? false;
+    this.explicit = (
+      ['retryLimit', 'retryDelay', 'retryDelayMax', 'heartbeatSeconds', 'expireInSeconds'] as const
+    ).some((k) => opts[k] !== undefined);
     this.opts = {
       retryLimit: opts.retryLimit ?? 8,
       retryDelay: opts.retryDelay ?? 5,
@@ -69,11 +106,12 @@ export class StorageQueue {
     };
     this.boss = new PgBoss({
       connectionString: opts.connectionString,
-      schema: opts.schema ?? 'pgboss',
-      max: 4,
+      schema: this.schema,
+      max: this.client ? 2 : 4,
+      ...(this.client ? { supervise: false, schedule: false } : {}),
       monitorIntervalSeconds: this.opts.monitorIntervalSeconds,
       superviseIntervalSeconds: this.opts.monitorIntervalSeconds,
-      application_name: 'medgrid-worker',
+      application_name: this.client ? 'medgrid-storage-client' : 'medgrid-worker',
     });
     // pg-boss emits errors (lost connections and the like); without a listener they would crash the process.
     this.boss.on('error', () => undefined);
@@ -94,8 +132,9 @@ export class StorageQueue {
         deleteAfterSeconds: 30 * 24 * 3600,
       };
       const existing = await this.boss.getQueue(queueName(kind));
-      if (existing) await this.boss.updateQueue(queueName(kind), q);
-      else await this.boss.createQueue(queueName(kind), q);
+      // A process started without retry settings (the server) must not reset the worker's.
+      if (existing && this.explicit && !this.client) await this.boss.updateQueue(queueName(kind), q);
+      else if (!existing) await this.boss.createQueue(queueName(kind), q);
     }
     this.started = true;
   }
@@ -180,12 +219,74 @@ export class StorageQueue {
     await this.boss.retry(queueName(kind), id);
   }
 
+  /**
+   * Jobs of every kind in the given states, newest first (read from pg-boss's job table: `findJobs` lists
+   * oldest first per queue, and completed store jobs are many).
+   */
+  async list(opts: { states: readonly JobState[]; kinds?: readonly JobKind[]; limit?: number }): Promise<JobInfo[]> {
+    const kinds = opts.kinds ?? JOB_KINDS;
+    const r = await this.boss.getDb().executeSql(
+      `select id::text, name, state::text as state, data, output, retry_count, retry_limit, created_on, started_on,
+              completed_on
+         from ${this.schema}.job
+        where name = any($1::text[]) and state::text = any($2::text[])
+        order by created_on desc, id
+        limit $3`,
+      [kinds.map(queueName), [...opts.states], opts.limit ?? 200],
+    );
+    return r.rows.map(toJobInfo).filter((j): j is JobInfo => j !== null);
+  }
+
+  /** One storage job by id, whatever its kind; null when unknown. */
+  async find(id: string): Promise<JobInfo | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+    const r = await this.boss.getDb().executeSql(
+      `select id::text, name, state::text as state, data, output, retry_count, retry_limit, created_on, started_on,
+              completed_on
+         from ${this.schema}.job where id = $1::uuid and name = any($2::text[])`,
+      [id, JOB_KINDS.map(queueName)],
+    );
+    return r.rows.map(toJobInfo)[0] ?? null;
+  }
+
+  /** Jobs per kind and state (every job pg-boss still keeps). */
+  async counts(): Promise<{ kind: JobKind; state: JobState; count: number }[]> {
+    const r = await this.boss.getDb().executeSql(
+      `select name, state::text as state, count(*)::int as count from ${this.schema}.job
+        where name = any($1::text[]) group by name, state order by name, state`,
+      [JOB_KINDS.map(queueName)],
+    );
+    return r.rows.flatMap((row) => {
+      const kind = kindOf(String(row.name));
+      return kind ? [{ kind, state: row.state as JobState, count: Number(row.count) }] : [];
+    });
+  }
+
   /** Graceful: waits up to timeoutMs for jobs in flight; those still running are failed back for retry. */
   async stop(timeoutMs = 30_000): Promise<void> {
     if (!this.started) return;
     this.started = false;
     await this.boss.stop({ graceful: true, timeout: timeoutMs });
   }
+}
+
+function toJobInfo(row: Record<string, unknown>): JobInfo | null {
+  const kind = kindOf(String(row.name));
+  if (!kind) return null;
+  const state = row.state as JobState;
+  return {
+    id: String(row.id),
+    kind,
+    state,
+    data: row.data,
+    retryCount: Number(row.retry_count),
+    retryLimit: Number(row.retry_limit),
+    reason: state === 'failed' || state === 'retry' ? reasonOf(row.output) : '',
+    output: row.output ?? null,
+    createdOn: new Date(row.created_on as string),
+    startedOn: row.started_on ? new Date(row.started_on as string) : null,
+    completedOn: row.completed_on ? new Date(row.completed_on as string) : null,
+  };
 }
 
 export function reasonOf(output: unknown): string {

@@ -4,12 +4,12 @@ import { BackendPool } from '../backends/backend.pool.js';
 import type { SeCredentials } from '../backends/credentials.util.js';
 import { digestFile } from '../checksum/digest.stream.js';
 import {
-  Replica,
   type SeStatus,
   StorageElement,
   StoredObject,
   storageEntities,
 } from '../replicas/storage.entity.js';
+import { changeSeStatus } from '../replicas/se-status.util.js';
 import { scanJob } from '../scan/scan.job.js';
 import { StageCache } from '../stage/stage.cache.js';
 import { deleteJob } from './delete.job.js';
@@ -115,24 +115,7 @@ export class StorageWorker implements JobContext {
    * object, so their copies are made again from good replicas elsewhere.
    */
   async setSeStatus(name: string, status: SeStatus): Promise<number> {
-    const em = this.orm.em.fork();
-    const se = await em.findOneOrFail(
-      StorageElement,
-      { name },
-      { failHandler: () => new Error(`no SE named ${name}`) },
-    );
-    se.status = status;
-    let queued = 0;
-    if (status === 'lost' || status === 'draining') {
-      const replicas = await em.find(Replica, { se }, { populate: ['object'] });
-      for (const r of replicas) {
-        if (status === 'lost') r.state = 'lost';
-        await this.queue.send('replicate', { objectId: r.object.id });
-        queued++;
-      }
-    }
-    await em.flush();
-    return queued;
+    return changeSeStatus(this.orm.em.fork(), this.queue, name, status);
   }
 
   /**
