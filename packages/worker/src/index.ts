@@ -21,11 +21,11 @@ export {
   type FailedJob,
   JOB_KINDS,
   JOB_STATES,
-  type JobInfo,
-  type JobState,
   type JobData,
   type JobHandlers,
+  type JobInfo,
   type JobKind,
+  type JobState,
   type QueueOptions,
   StorageQueue,
 } from './queue/storage.queue.js';
@@ -36,6 +36,7 @@ export {
   type StorageWorkerConfig,
 } from './queue/storage.worker.js';
 export { orderByWeight } from './replicas/placement.util.js';
+export { changeSeStatus, UnknownSeError } from './replicas/se-status.util.js';
 export {
   type IReplica,
   type IStorageElement,
@@ -49,6 +50,5 @@ export {
   StoredObject,
   storageEntities,
 } from './replicas/storage.entity.js';
-export { changeSeStatus, UnknownSeError } from './replicas/se-status.util.js';
 export { type ScanReport, scanJob } from './scan/scan.job.js';
 export { StageCache, StageChecksumError, type StageSource } from './stage/stage.cache.js';

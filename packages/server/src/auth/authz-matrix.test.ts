@@ -157,6 +157,22 @@ const MATRIX: Record<string, { doc: string; allow: P[] }> = {
   'Mutation.redeemShareLink': { doc: 'mutation { redeemShareLink(token: "x") { id } }', allow: ['doctor'] },
   'Mutation.revokeShare': { doc: 'mutation { revokeShare(shareId: "x") }', allow: ['doctor'] },
   'Mutation.deleteStudy': { doc: 'mutation { deleteStudy(studyId: "x") }', allow: ['doctor'] },
+  // Storage administration (storage-admin/): vo-admin only; storage-admin.test.ts runs what they do.
+  'Query.storageElements': { doc: '{ storageElements { name } }', allow: ['vo-admin'] },
+  'Query.replicationHealth': { doc: '{ replicationHealth { objects } }', allow: ['vo-admin'] },
+  'Query.ingestPerDay': { doc: '{ ingestPerDay(days: 3) { day } }', allow: ['vo-admin'] },
+  'Query.storageJobs': { doc: '{ storageJobs(list: FAILED) { id } }', allow: ['vo-admin'] },
+  'Query.storageJobCounts': { doc: '{ storageJobCounts { count } }', allow: ['vo-admin'] },
+  'Query.scanReports': { doc: '{ scanReports { jobId } }', allow: ['vo-admin'] },
+  'Mutation.setStorageElementStatus': {
+    doc: 'mutation { setStorageElementStatus(name: "none", action: DISABLE) { name } }',
+    allow: ['vo-admin'],
+  },
+  'Mutation.retryStorageJob': { doc: 'mutation { retryStorageJob(id: "x") { id } }', allow: ['vo-admin'] },
+  'Mutation.startConsistencyScan': {
+    doc: 'mutation { startConsistencyScan(se: "none") }',
+    allow: ['vo-admin'],
+  },
   'Mutation.enforceMembershipLifecycle': {
     doc: 'mutation { enforceMembershipLifecycle { expired } }',
     allow: ['vo-admin'],

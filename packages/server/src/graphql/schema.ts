@@ -5,6 +5,7 @@ import { AuditResolver } from '../audit/audit.resolver.js';
 import { AuthResolver } from '../auth/auth.resolver.js';
 import { authChecker, isRule } from '../auth/policy.js';
 import { CertificateResolver } from '../identity/certificates/certificate.resolver.js';
+import { StorageAdminResolver } from '../storage-admin/storage-admin.resolver.js';
 import { SeriesResolver, StudyProgressResolver, StudyResolver } from '../studies/study.resolver.js';
 import { pubSub } from '../studies/study-events.js';
 import { VersionResolver } from '../system/version.resolver.js';
@@ -22,6 +23,7 @@ export const resolvers = [
   StudyResolver,
   SeriesResolver,
   StudyProgressResolver,
+  StorageAdminResolver,
 ] as const;
 
 type ResolverClass = Function;

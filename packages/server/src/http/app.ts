@@ -21,6 +21,7 @@ import type { GraphqlContext } from '../graphql/context.js';
 import { queryLimits } from '../graphql/limits.js';
 import { buildGraphqlSchema } from '../graphql/schema.js';
 import { IdentityRuntime } from '../identity/identity.runtime.js';
+import { StorageAdminRuntime } from '../storage-admin/storage-admin.runtime.js';
 import { StudiesRuntime } from '../studies/studies.runtime.js';
 import { VERSION } from '../system/version.js';
 import { VoService } from '../vo/vo.service.js';
@@ -76,6 +77,7 @@ export async function buildApp(opts: {
   const identity = opts.identity ?? (await IdentityRuntime.open(config));
   const authService = new AuthService(orm, identity);
   const studies = opts.studies ?? StudiesRuntime.open(config);
+  const storageAdmin = new StorageAdminRuntime(config.databaseUrl ?? process.env.DATABASE_URL);
   const tls = config.tls;
   const app = Fastify({
     loggerInstance: logger,
@@ -197,6 +199,7 @@ export async function buildApp(opts: {
       identity,
       authService,
       studies,
+      storageAdmin,
     }),
   });
 
@@ -220,6 +223,7 @@ export async function buildApp(opts: {
           identity,
           authService,
           studies,
+          storageAdmin,
         };
       },
     },
@@ -242,6 +246,7 @@ export async function buildApp(opts: {
   studies.connectStorage(config, logger);
   app.addHook('onClose', async () => {
     await studies.storage?.close();
+    await storageAdmin.close();
   });
 
   if (opts.lifecycleTimer ?? true) {

@@ -88,7 +88,10 @@ describe('SE enable / disable / drain and failed-job retry (local-directory SEs)
   it('draining an SE moves its copies to another SE and deletes them from it', async () => {
     const queued = await w.setSeStatus('a', 'draining');
     assert.equal(queued, 1);
-    const [job] = await client.list({ states: ['created', 'retry', 'active', 'completed'], kinds: ['replicate'] });
+    const [job] = await client.list({
+      states: ['created', 'retry', 'active', 'completed'],
+      kinds: ['replicate'],
+    });
     assert.ok(job, 'a replicate job is queued');
     const done = await w.queue.waitFor('replicate', job.id);
     assert.equal(done.state, 'completed', JSON.stringify(done.output));

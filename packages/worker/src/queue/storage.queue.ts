@@ -223,7 +223,11 @@ export class StorageQueue {
    * Jobs of every kind in the given states, newest first (read from pg-boss's job table: `findJobs` lists
    * oldest first per queue, and completed store jobs are many).
    */
-  async list(opts: { states: readonly JobState[]; kinds?: readonly JobKind[]; limit?: number }): Promise<JobInfo[]> {
+  async list(opts: {
+    states: readonly JobState[];
+    kinds?: readonly JobKind[];
+    limit?: number;
+  }): Promise<JobInfo[]> {
     const kinds = opts.kinds ?? JOB_KINDS;
     const r = await this.boss.getDb().executeSql(
       `select id::text, name, state::text as state, data, output, retry_count, retry_limit, created_on, started_on,

@@ -3,13 +3,8 @@ import { type Logger, pino } from 'pino';
 import { BackendPool } from '../backends/backend.pool.js';
 import type { SeCredentials } from '../backends/credentials.util.js';
 import { digestFile } from '../checksum/digest.stream.js';
-import {
-  type SeStatus,
-  StorageElement,
-  StoredObject,
-  storageEntities,
-} from '../replicas/storage.entity.js';
 import { changeSeStatus } from '../replicas/se-status.util.js';
+import { type SeStatus, StorageElement, StoredObject, storageEntities } from '../replicas/storage.entity.js';
 import { scanJob } from '../scan/scan.job.js';
 import { StageCache } from '../stage/stage.cache.js';
 import { deleteJob } from './delete.job.js';
