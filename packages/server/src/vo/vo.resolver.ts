@@ -95,6 +95,9 @@ class MembershipType {
 
   @Field(() => String, { nullable: true, description: 'manual or aup' })
   suspensionKind!: string | null;
+
+  @Field(() => [VoRoleEnum], { description: "Roles the member holds in this membership's group." })
+  roles!: string[];
 }
 
 @ObjectType()
@@ -161,6 +164,7 @@ async function toMemberships(ctx: GraphqlContext, ms: Membership[]): Promise<Mem
   const users = await new UserService(ctx.em).byIds(ms.map((m) => m.userId));
   const now = new Date();
   const grace = ctx.identity.settings.membershipGraceDays;
+  const roles = await servicesFor(ctx).vo.rolesInMembershipGroups(ms);
   return ms.map((m) =>
     Object.assign(new MembershipType(), {
       id: m.id,
@@ -176,6 +180,7 @@ async function toMemberships(ctx: GraphqlContext, ms: Membership[]): Promise<Mem
       activatedAt: m.activatedAt ?? null,
       expiresAt: m.expiresAt ?? null,
       suspensionKind: m.suspensionKind ?? null,
+      roles: roles.get(`${m.userId} group ${m.groupId}`) ?? [],
     }),
   );
 }

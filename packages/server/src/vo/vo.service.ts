@@ -479,6 +479,24 @@ export class VoService {
       .sort((a, b) => (a.groupPath + a.role).localeCompare(b.groupPath + b.role));
   }
 
+  /** Roles held in each (user, group) of the given memberships, keyed `userId group groupId`. */
+  async rolesInMembershipGroups(
+    ms: readonly { userId: string; groupId: string }[],
+  ): Promise<Map<string, VoRole[]>> {
+    const out = new Map<string, VoRole[]>();
+    if (!ms.length) return out;
+    const rows = await this.em.find(
+      RoleAssignment,
+      { userId: { $in: [...new Set(ms.map((m) => m.userId))] } },
+      { orderBy: { role: 'asc' } },
+    );
+    for (const r of rows) {
+      const k = `${r.userId} group ${r.groupId}`;
+      out.set(k, [...(out.get(k) ?? []), r.role]);
+    }
+    return out;
+  }
+
   // ---- AUP ----
 
   async currentAup(): Promise<AupVersion | null> {
