@@ -156,8 +156,10 @@ export interface Membership {
   activatedAt: string | null;
   expiresAt: string | null;
   suspensionKind: string | null;
+  /** Roles held in the membership's group. */
+  roles: VoRole[];
 }
-const membershipFields = `id userId userName userFacility groupPath status requestedRole requestedAt decidedAt reason activatedAt expiresAt suspensionKind`;
+const membershipFields = `id userId userName userFacility groupPath status requestedRole requestedAt decidedAt reason activatedAt expiresAt suspensionKind roles`;
 
 export const MembershipsQuery = gql<
   { memberships: Connection<Membership> },

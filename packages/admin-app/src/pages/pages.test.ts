@@ -189,6 +189,21 @@ describe('membership pages', () => {
     activatedAt: null,
     expiresAt: null,
     suspensionKind: null,
+    roles: ['DOCTOR'],
+  });
+
+  it('the members table lists the roles each member holds in the group', async () => {
+    const server = graphqlServer({
+      ...base,
+      Memberships: {
+        data: {
+          memberships: conn([{ ...membership('ACTIVE'), roles: ['DOCTOR', 'GROUP_MANAGER'] }]),
+        },
+      },
+    });
+    const wrapper = await mountWithApp(AppShell, { fetch: server.fetch, path: '/members' });
+    const roles = wrapper.get('[data-testid="member-roles"]').findAll('.badge');
+    expect(roles.map((r) => r.text())).toEqual(['doctor', 'group manager']);
   });
 
   it('the request queue approves a request', async () => {

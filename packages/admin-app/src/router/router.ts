@@ -41,12 +41,9 @@ export const routes: RouteRecordRaw[] = [
   { path: '/groups', name: 'groups', component: () => import('../pages/GroupsPage.vue') },
   { path: '/policy', name: 'policy', component: () => import('../pages/PolicyPage.vue') },
   { path: '/audit', name: 'audit', component: () => import('../pages/AuditPage.vue') },
-  {
-    path: '/storage',
-    name: 'storage',
-    component: () => import('../pages/PlaceholderPage.vue'),
-    meta: { title: 'nav.storage', body: 'placeholder.storage' },
-  },
+  { path: '/storage', name: 'storage', component: () => import('../pages/StoragePage.vue') },
+  { path: '/storage/jobs', name: 'storage-jobs', component: () => import('../pages/StorageJobsPage.vue') },
+  { path: '/storage/scans', name: 'storage-scans', component: () => import('../pages/StorageScansPage.vue') },
   { path: '/:rest(.*)*', name: 'not-found', component: () => import('../pages/NotFoundPage.vue') },
 ];
 
