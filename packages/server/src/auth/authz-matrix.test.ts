@@ -39,6 +39,7 @@ const MATRIX: Record<string, { doc: string; allow: P[] }> = {
     doc: '{ users(first: 5) { edges { node { id } } } }',
     allow: ['group-manager', 'vo-admin', 'ca-operator'],
   },
+  'Query.doctors': { doc: '{ doctors(search: "Doc") { id name facility } }', allow: ['doctor'] },
   'Query.certificates': {
     doc: '{ certificates(first: 5) { edges { node { serial } } } }',
     allow: ['vo-admin', 'ca-operator'],

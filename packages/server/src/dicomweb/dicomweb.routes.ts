@@ -135,6 +135,12 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
             '00081150': el('UI', o.sopClassUid),
             '00081155': el('UI', o.sentSopInstanceUid),
             '00081190': el('UR', `${base}/${o.studyUid}/series/${o.seriesUid}/instances/${o.sopInstanceUid}`),
+            // De-identification changed attributes: Warning Reason "coercion of data elements" (PS3.18), and
+            // what it did as MedGrid private JSON (the upload page shows it with any burned-in-text warning).
+            ...(o.deid && !o.deid.alreadyDeidentified ? { '00081196': el('US', 0xb000) } : {}),
+            ...(o.deid
+              ? { '00090010': el('LO', 'MEDGRID'), '00091002': el('LT', JSON.stringify(o.deid)) }
+              : {}),
           })),
         };
       }

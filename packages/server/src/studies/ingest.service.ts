@@ -47,6 +47,8 @@ export type InstanceOutcome =
       /** The SOP Instance UID as sent (original for identified uploads). */
       sentSopInstanceUid: string;
       withIdentity: boolean;
+      /** What de-identification did to this instance (shown to the uploader). */
+      deid?: DeidReport;
     }
   | {
       ok: false;
@@ -55,6 +57,20 @@ export type InstanceOutcome =
       sopClassUid?: string;
       sentSopInstanceUid?: string;
     };
+
+/** What de-identification did to one uploaded instance: counts per action and the burned-in-text warning. */
+export interface DeidReport {
+  /** The instance arrived de-identified (PatientIdentityRemoved YES and it passed the check): left as sent. */
+  alreadyDeidentified: boolean;
+  removed: number;
+  emptied: number;
+  replaced: number;
+  cleaned: number;
+  uidsReplaced: number;
+  /** The pixels may show identifying text (BurnedInAnnotation YES, or a modality/SOP class that often does). */
+  burnedInTextRisk: boolean;
+  burnedInReason: string | null;
+}
 
 export interface PhiRecord {
   patientName?: string;
@@ -196,6 +212,16 @@ export class IngestService {
     let attrs: QueryAttributes;
     let identity: Buffer | null = null;
     let phi: PhiRecord | null = null;
+    let deid: DeidReport = {
+      alreadyDeidentified: true,
+      removed: 0,
+      emptied: 0,
+      replaced: 0,
+      cleaned: 0,
+      uidsReplaced: 0,
+      burnedInTextRisk: false,
+      burnedInReason: null,
+    };
     if (alreadyDeid) {
       deidBytes = bytes;
       attrs = sent;
@@ -204,6 +230,17 @@ export class IngestService {
         const r = deidentify(bytes, { profile: BASIC_PROFILE, secret: this.rt.deidSecret });
         deidBytes = r.deidentified;
         identity = encodeIdentity(r.identity);
+        const a = r.summary.actions;
+        deid = {
+          alreadyDeidentified: false,
+          removed: a.X,
+          emptied: a.Z,
+          replaced: a.D,
+          cleaned: a.C,
+          uidsReplaced: a.U,
+          burnedInTextRisk: r.summary.burnedInTextRisk,
+          burnedInReason: r.summary.burnedInReason ?? null,
+        };
         attrs = queryAttributesOf(parseDicom(deidBytes));
       } catch (err) {
         return {
@@ -232,7 +269,7 @@ export class IngestService {
       return { ok: false, status: STOW_STATUS.outOfResources, reason: 'could not write the spool', ...base };
     }
     // Descriptive attributes come from the original: the basic profile removes them from the object.
-    const outcome = await this.record(actor, ownerId, bytes, {
+    const recorded = await this.record(actor, ownerId, bytes, {
       parsed,
       sent,
       attrs,
@@ -241,6 +278,7 @@ export class IngestService {
       phi,
       sha,
     });
+    const outcome: InstanceOutcome = recorded.ok ? { ...recorded, deid } : recorded;
     if (outcome.ok) {
       publishProgress({
         ownerId,

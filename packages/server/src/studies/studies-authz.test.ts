@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -440,5 +440,47 @@ describe('studies authorisation matrix: 8 roles × every study query, mutation a
     const actions = log.studyAccessLog.edges.map((e: any) => e.node.action);
     for (const a of ['study.ingest', 'share.link', 'share.redeem', 'share.revoke'])
       assert.ok(actions.includes(a), a);
+  });
+
+  test('the doctor directory finds active doctors by name, minimal fields, never the caller', async () => {
+    const find = async (role: Role, search: string) =>
+      gq(role, 'query($q: String!) { doctors(search: $q) { id name facility } }', { q: search });
+    const grantees = await find('owner', 'grantee');
+    assert.equal(grantees.errors, undefined, JSON.stringify(grantees.errors));
+    assert.ok(grantees.data, JSON.stringify(grantees));
+    assert.deepEqual(
+      (grantees.data as any).doctors.map((d: any) => d.name),
+      ['Link Grantee', 'Patient Grantee', 'User Grantee'],
+    );
+    assert.deepEqual(Object.keys((grantees.data as any).doctors[0]).sort(), ['facility', 'id', 'name']);
+    assert.equal((grantees.data as any).doctors[2].id, ids.get('user'));
+    assert.deepEqual(((await find('owner', 'Owner Doc')).data as any).doctors, [], 'the caller is left out');
+    assert.deepEqual(((await find('owner', 'Admin')).data as any).doctors, [], 'no doctor role');
+    assert.deepEqual(((await find('owner', 'Gateway')).data as any).doctors, [], 'service accounts');
+    assert.deepEqual(((await find('owner', '%_')).data as any).doctors, [], 'LIKE wildcards are literal');
+    assert.match((await find('owner', 'x')).errors?.[0]?.message ?? '', /at least 2 characters/);
+    assert.equal((await find('admin', 'grantee')).errors?.[0]?.extensions?.code, 'FORBIDDEN');
+  });
+
+  test('share links are /s/<token> URLs, and the server answers that path with the doctor app', async () => {
+    const bytes = readFileSync(path.join(CORPUS, files[2]!));
+    assert.equal((await stow(h, creds.get('owner'), [bytes])).status, 200);
+    const sid = (await ownerGql('{ studies(first: 1) { edges { node { id } } } }')).studies.edges[0].node.id;
+    const link = (
+      await ownerGql(
+        'mutation($s: ID!) { createShareLink(studyId: $s, withIdentity: false) { url token } }',
+        {
+          s: sid,
+        },
+      )
+    ).createShareLink;
+    assert.equal(new URL(link.url).pathname, `/s/${link.token}`);
+    // The harness points the doctor app at an empty folder; put a page there (the fallback reads it per request).
+    mkdirSync(h.config.doctorAppDir, { recursive: true });
+    writeFileSync(path.join(h.config.doctorAppDir, 'index.html'), '<!doctype html><div id="app"></div>');
+    const page = await request(h, new URL(link.url).pathname, undefined);
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-type']), /text\/html/);
+    assert.match(page.body.toString(), /<div id="app">/);
   });
 });

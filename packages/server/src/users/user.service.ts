@@ -72,4 +72,29 @@ export class UserService {
     const rows = await this.em.find(User, where, { orderBy: { id: 'desc' }, limit: first + 1 });
     return { items: rows.slice(0, first), hasNextPage: rows.length > first };
   }
+
+  /**
+   * The directory doctors search when sharing a study: persons holding the doctor role with an active
+   * membership, matched by a name fragment (at least 2 characters), at most `limit`, the caller left out.
+   */
+  async doctors(callerId: string, search: string, limit: number): Promise<DoctorEntry[]> {
+    const q = search.trim();
+    if (q.length < 2) throw badInput('type at least 2 characters of the name');
+    const like = `%${q.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+    return (await this.em.getConnection().execute(
+      `select u.id, u.name, u.facility from medgrid_user u
+        where u.kind = 'person' and u.id <> ? and u.name ilike ?
+          and exists (select 1 from vo_role_assignment r where r.user_id = u.id and r.role = 'doctor')
+          and exists (select 1 from vo_membership m where m.user_id = u.id and m.status = 'active')
+        order by u.name, u.facility limit ?`,
+      [callerId, like, limit],
+    )) as DoctorEntry[];
+  }
+}
+
+/** A doctor as the sharing directory shows them: no e-mail, no certificate, no group. */
+export interface DoctorEntry {
+  id: string;
+  name: string;
+  facility: string;
 }
