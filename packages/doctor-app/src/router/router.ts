@@ -8,8 +8,8 @@ import {
 } from 'vue-router';
 import HomePage from '../pages/HomePage.vue';
 
-// Sections not built yet share one lazily loaded placeholder, keeping the first bundle small.
-const PlaceholderPage = () => import('../pages/PlaceholderPage.vue');
+// Every section but the start page loads lazily, keeping the first bundle small.
+const StudiesPage = () => import('../studies/StudiesPage.vue');
 
 export const routes: RouteRecordRaw[] = [
   { path: '/', name: 'home', component: HomePage },
@@ -19,9 +19,18 @@ export const routes: RouteRecordRaw[] = [
     component: () => import('@medgrid/web-common/SignInPage.vue'),
     meta: { public: true },
   },
-  { path: '/studies', name: 'studies', component: PlaceholderPage, meta: { title: 'nav.studies' } },
-  { path: '/shared', name: 'shared', component: PlaceholderPage, meta: { title: 'nav.shared' } },
-  { path: '/upload', name: 'upload', component: PlaceholderPage, meta: { title: 'nav.upload' } },
+  { path: '/studies', name: 'studies', component: StudiesPage, props: { scope: 'mine' } },
+  { path: '/shared', name: 'shared', component: StudiesPage, props: { scope: 'shared' } },
+  {
+    // Study ids are UUIDs; /studies/<StudyInstanceUID>/view is the viewer's route.
+    path: '/studies/:id([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})',
+    name: 'study',
+    component: () => import('../studies/StudyPage.vue'),
+    props: true,
+  },
+  { path: '/upload', name: 'upload', component: () => import('../upload/UploadPage.vue') },
+  // Share links and patient links (the server's SPA fallback serves the app here).
+  { path: '/s/:token', name: 'redeem', component: () => import('../redeem/RedeemPage.vue'), props: true },
   { path: '/:rest(.*)*', name: 'not-found', component: () => import('../pages/NotFoundPage.vue') },
 ];
 
