@@ -12,6 +12,8 @@ const USAGE = `usage: medgrid <command>
   admin revoke --serial HEX [--reason R]               revoke a certificate and re-issue the CRL
   dicom dump|deidentify|restore ...   DICOM tools (see packages/dicom/README.md)
   graphql schema             print the GraphQL schema (SDL) the server serves
+  import <folder|file>... --url https://HOST:PORT --cert CLIENT.p12 [--password-file F] [--ca CHAIN.pem]
+                             send DICOM files to a server with STOW-RS over mutual TLS
 `;
 
 async function main(argv: string[]): Promise<number | undefined> {
@@ -45,6 +47,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       }
       return runDicomCli(rest, { env });
     }
+    case 'import':
+      return (await import('./import.command.js')).importCommand(rest);
     case 'graphql':
       if (rest[0] !== 'schema') throw new Error(`unknown graphql command ${rest[0] ?? ''}`);
       process.stdout.write(await (await import('../graphql/schema-sdl.js')).graphqlSchemaSdl());
