@@ -77,6 +77,14 @@ describe('medgrid import <folder>', () => {
   });
   after(async () => h?.close());
 
+  /** Instances per study the operator owns, as the API reports them. */
+  async function instanceCounts(): Promise<number[]> {
+    const r = await httpsGql(h, '{ studies(first: 10) { edges { node { instanceCount } } } }', {}, doctor);
+    const studies = r.data?.studies as { edges: { node: { instanceCount: number } }[] } | undefined;
+    assert.ok(studies, JSON.stringify(r.errors));
+    return studies.edges.map((e) => e.node.instanceCount);
+  }
+
   test('stores every DICOM file, skips the rest, reports the broken one with the reason, exits 1', async () => {
     const r = await medgrid([
       'import',
@@ -97,17 +105,7 @@ describe('medgrid import <folder>', () => {
     assert.match(r.stdout, /rejected .*broken\.dcm: \S+/);
     assert.match(lines.at(-1)!, /^stored 3 \(\d+ with a burned-in text warning\), rejected 1, skipped 1$/);
 
-    const studies = await httpsGql(
-      h,
-      '{ studies(first: 10) { edges { node { instanceCount } } } }',
-      {},
-      doctor,
-    );
-    const edges = (studies.data?.studies as { edges: { node: { instanceCount: number } }[] }).edges;
-    assert.deepEqual(
-      edges.map((e) => e.node.instanceCount),
-      [3],
-    );
+    assert.deepEqual(await instanceCounts(), [3]);
   });
 
   test('sending the same folder again leaves one copy of each instance', async () => {
@@ -116,17 +114,7 @@ describe('medgrid import <folder>', () => {
       { MEDGRID_P12_PASSWORD: doctor.password },
     );
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const studies = await httpsGql(
-      h,
-      '{ studies(first: 10) { edges { node { instanceCount } } } }',
-      {},
-      doctor,
-    );
-    const edges = (studies.data?.studies as { edges: { node: { instanceCount: number } }[] }).edges;
-    assert.deepEqual(
-      edges.map((e) => e.node.instanceCount),
-      [3],
-    );
+    assert.deepEqual(await instanceCounts(), [3]);
   });
 
   test('a certificate from another CA is refused in one line, nothing stored', async () => {
