@@ -2,14 +2,14 @@ import { flushPromises } from '@vue/test-utils';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import AppShell from '../app/AppShell.vue';
 import { graphqlServer, mountWithApp, testMe } from '../test-support/mount-with-app.js';
-import type { ShareRow } from './sharing.documents.js';
+import type { AccessEntry, ShareRow } from './sharing.documents.js';
 
 const STUDY = '0190f000-0000-7000-8000-000000000001';
 const TOKEN = 'A'.repeat(43);
 
 function server() {
   const shares: ShareRow[] = [];
-  const access = [
+  const access: AccessEntry[] = [
     {
       userId: 'u-1',
       name: 'Test Doctor',
@@ -63,14 +63,14 @@ function server() {
         studyAccessLog: { edges: [], pageInfo: { hasNextPage: false } },
       },
     }),
-    Doctors: (v) => ({
+    Doctors: (v: Record<string, unknown>) => ({
       data: {
         doctors: String(v.search).toLowerCase().startsWith('boh')
           ? [{ id: 'u-2', name: 'Bohdan Reader', facility: 'Lviv' }]
           : [],
       },
     }),
-    ShareStudy: (v) => {
+    ShareStudy: (v: Record<string, unknown>) => {
       const s = share({
         kind: 'user',
         granteeUserId: String(v.userId),
@@ -81,7 +81,7 @@ function server() {
       access.push({ ...access[0]!, userId: 'u-2', name: 'Bohdan Reader', via: 'user', shareId: s.id });
       return { data: { shareStudy: s } };
     },
-    CreatePatientLink: (v) => {
+    CreatePatientLink: (v: Record<string, unknown>) => {
       const s = share({
         kind: 'patient',
         withIdentity: Boolean(v.withIdentity),
@@ -92,7 +92,7 @@ function server() {
         data: { createPatientLink: { share: s, token: TOKEN, url: `https://medgrid.example/s/${TOKEN}` } },
       };
     },
-    RevokeShare: (v) => {
+    RevokeShare: (v: Record<string, unknown>) => {
       const s = shares.find((x) => x.id === v.shareId)!;
       s.revokedAt = '2026-11-25T11:00:00Z';
       return { data: { revokeShare: true } };

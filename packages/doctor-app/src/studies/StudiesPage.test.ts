@@ -27,7 +27,7 @@ function server() {
   const s = graphqlServer({
     Version: { data: { version: '0.1.0' } },
     Me: { data: { me: testMe() } },
-    Studies: (v) => {
+    Studies: (v: Record<string, unknown>) => {
       const vars = v as unknown as StudiesVars;
       asked.push(vars);
       const rows = vars.scope === 'SHARED' ? [] : vars.after ? [study(3)] : [study(1), study(2)];
