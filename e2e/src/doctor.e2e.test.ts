@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +18,7 @@ import {
 } from './support/identity-pages.js';
 import { artifactName, repoRoot } from './support/paths.js';
 import { type RunningSystem, startSystem } from './support/system.js';
+import { storedZip } from './support/zip.js';
 
 const CORPUS = process.env.MEDGRID_CORPUS_DIR || path.resolve(repoRoot, '../shared/corpus');
 // One CT study of the corpus (Doe^Peter): a scout series of 2 and a series of 5 uncompressed images.
@@ -47,8 +48,7 @@ describe('doctor app: upload, studies, sharing against the running system', { ti
   let browser: Browser;
   let fixtures: string;
   let studyFiles: string[] = [];
-  let usFile = '';
-  let notDicom = '';
+  let bundle = '';
   let doctorB: Credential;
   let doctorC: Credential;
   let a: Actor;
@@ -108,10 +108,15 @@ describe('doctor app: upload, studies, sharing against the running system', { ti
       j2k,
     ]);
     studyFiles.push(j2k);
-    usFile = path.join(fixtures, 'echo.dcm');
-    copyFileSync(path.join(CORPUS, 'octave-dicom/US-PAL-8-10x-echo.dcm'), usFile);
-    notDicom = path.join(fixtures, 'notes.txt');
-    writeFileSync(notDicom, 'not an image\n');
+    // A ZIP to drop: an echo (burned-in text likely) and a file that is not DICOM.
+    bundle = path.join(fixtures, 'bundle.zip');
+    writeFileSync(
+      bundle,
+      storedZip([
+        { name: 'echo.dcm', data: readFileSync(path.join(CORPUS, 'octave-dicom/US-PAL-8-10x-echo.dcm')) },
+        { name: 'notes.txt', data: Buffer.from('not an image\n') },
+      ]),
+    );
 
     system = await startSystem();
     console.log(`# medgrid ready in ${system.readyMs} ms at ${system.baseUrl}`);
@@ -162,23 +167,24 @@ describe('doctor app: upload, studies, sharing against the running system', { ti
     });
   });
 
-  it('doctor A uploads a study with three series (one JPEG 2000), an echo and a file that is not DICOM', async () => {
+  it('doctor A picks the study files (three series, one JPEG 2000), then drops a ZIP with an echo and a non-DICOM file', async () => {
     await step('doctor-upload', async () => {
       const upload = await new UploadPage(a.page, system.baseUrl).open();
-      await upload.upload([...studyFiles, usFile, notDicom]);
+      await upload.upload(studyFiles);
+      await upload.drop(bundle);
       const states = await upload.states();
-      for (const f of [...studyFiles, usFile])
-        assert.equal(states[path.basename(f)], 'stored', path.basename(f));
-      assert.equal(states['notes.txt'], 'failed');
-      assert.match(await upload.reason('notes.txt'), /DICOM|preamble|DICM/i);
+      for (const f of studyFiles) assert.equal(states[path.basename(f)], 'stored', path.basename(f));
+      assert.equal(states['bundle.zip/echo.dcm'], 'stored', 'unpacked in the browser');
+      assert.equal(states['bundle.zip/notes.txt'], 'failed');
+      assert.match(await upload.reason('bundle.zip/notes.txt'), /DICOM|preamble|DICM/i);
       assert.match(await upload.overall(), /9 of 10 stored, 1 failed/);
       assert.match(await upload.deidCounts(), /^9 images de-identified: [1-9]\d* attributes removed/);
       const burned = await upload.burnedInFiles();
       assert.equal(burned.length, 1);
-      assert.match(burned[0]!, /^echo\.dcm — /);
+      assert.match(burned[0]!, /^bundle\.zip\/echo\.dcm — modality US/);
       // Retrying sends it again and gets the same refusal; nothing else is sent twice.
       await upload.retryFailed();
-      assert.equal((await upload.states())['notes.txt'], 'failed');
+      assert.equal((await upload.states())['bundle.zip/notes.txt'], 'failed');
       assert.match(await upload.overall(), /9 of 10 stored, 1 failed/);
     }, [[a, 'upload']]);
   });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 
 const T = 30_000;
@@ -21,6 +23,26 @@ export class UploadPage {
   /** Picks files (as the "Choose files" button does) and waits until every one has a result. */
   async upload(paths: string[]): Promise<void> {
     await this.page.getByTestId('upload-files').setInputFiles(paths);
+    await this.waitIdle();
+  }
+
+  /** Drops a file onto the drop zone, as a drag from the desktop does, and waits until every file has a result. */
+  async drop(file: string): Promise<void> {
+    const bytes = readFileSync(file).toString('base64');
+    const dataTransfer = await this.page.evaluateHandle(
+      ({ name, b64 }) => {
+        const dt = new DataTransfer();
+        const bin = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+        dt.items.add(new File([bin], name));
+        return dt;
+      },
+      { name: path.basename(file), b64: bytes },
+    );
+    const zone = this.page.getByTestId('upload-drop');
+    await zone.dispatchEvent('dragenter', { dataTransfer });
+    await zone.dispatchEvent('dragover', { dataTransfer });
+    await zone.dispatchEvent('drop', { dataTransfer });
+    await this.page.getByTestId('upload-overall').waitFor({ timeout: T });
     await this.waitIdle();
   }
 
