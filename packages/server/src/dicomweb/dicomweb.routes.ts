@@ -319,6 +319,36 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
         .send(buildMultipart(boundary, type, got.frames));
     });
 
+    // WADO-URI (PS3.18 §9): one whole Part 10 object, not multipart. The viewer's image loader (Cornerstone
+    // wadouri) reads it with dicom-parser, which covers every transfer syntax and frame layout in the corpus.
+    scope.get('/dicomweb/wado', async (req, reply) => {
+      const q = req.query as Record<string, string | undefined>;
+      if (q.requestType !== 'WADO' || !q.studyUID || !q.seriesUID || !q.objectUID) {
+        return reply
+          .code(400)
+          .send({ error: 'WADO-URI needs requestType=WADO, studyUID, seriesUID and objectUID' });
+      }
+      const wanted = (q.contentType ?? 'application/dicom').split(',').map((t) => t.trim());
+      if (!wanted.includes('application/dicom') && !wanted.includes('*/*')) {
+        return reply.code(406).send({ error: 'only contentType=application/dicom is served' });
+      }
+      const r = await withStudy(req, reply, q.studyUID);
+      if (!r) return reply;
+      const [inst] = await r.c.studies.instances(r.a.study.id, {
+        seriesUid: q.seriesUID,
+        sopInstanceUid: q.objectUID,
+      });
+      if (!inst) return reply.code(404).send({ error: 'no such instance' });
+      const out = await objectFor(r.c.studies, deps.studies, r.a, inst);
+      if (!out) return reply.code(503).send({ error: 'object not available yet; retry later' });
+      audit(r.c.em, r.c.actor, r.a, 1, out.original ? 1 : 0);
+      await r.c.em.flush();
+      return reply
+        .type('application/dicom')
+        .header('cache-control', 'private, no-store')
+        .send(out.bytes);
+    });
+
     // Rendered thumbnail (PNG) of the first frame; native monochrome images only.
     const rendered = async (
       req: FastifyRequest,

@@ -169,6 +169,7 @@ describe('studies authorisation matrix: 8 roles × every study query, mutation a
     const GRANTED: Role[] = ['owner', 'user', 'link', 'patient'];
     const IDENTITY: Role[] = ['owner', 'user', 'patient'];
     const instUrl = `/dicomweb/studies/${studyUid}/series/${seriesUid}/instances/${sopUid}`;
+    const wadoUri = `/dicomweb/wado?requestType=WADO&studyUID=${studyUid}&seriesUID=${seriesUid}&objectUID=${sopUid}&contentType=application%2Fdicom`;
     const okGql = (r: Awaited<ReturnType<typeof gq>>) => !r.errors?.length;
     // A second study per deletion / revocation attempt, so each role acts on its own target.
     const throwawayShare = async () =>
@@ -330,6 +331,24 @@ describe('studies authorisation matrix: 8 roles × every study query, mutation a
         run: async (r) => {
           const x = await request(h, instUrl, creds.get(r));
           return x.status === 200 && sha(parts(x)[0]!) === originalSha;
+        },
+      },
+      'WADO-URI (whole object)': {
+        allow: GRANTED,
+        run: async (r) => {
+          const x = await request(h, wadoUri, creds.get(r));
+          return (
+            x.status === 200 &&
+            /^application\/dicom/.test(String(x.headers['content-type'])) &&
+            x.body.subarray(128, 132).toString() === 'DICM'
+          );
+        },
+      },
+      'WADO-URI original (SHA-256 of the file sent)': {
+        allow: IDENTITY,
+        run: async (r) => {
+          const x = await request(h, wadoUri, creds.get(r));
+          return x.status === 200 && sha(x.body) === originalSha;
         },
       },
       'WADO frames': {

@@ -268,6 +268,24 @@ describe('studies: STOW-RS ingest, encrypted identity, originals, no PHI at rest
     assert.equal(sha(back.parts[0]!), sha(deidBytes));
   });
 
+  test('WADO-URI serves one whole object (original for the owner); bad requests get a clear status', async () => {
+    const a = accepted.find((x) => x.file.includes('CT-MONO2-16-ankle')) ?? accepted[0]!;
+    const uri = (q: string) => `/dicomweb/wado?${q}`;
+    const full = `requestType=WADO&studyUID=${a.studyUid}&seriesUID=${a.seriesUid}&objectUID=${a.sopUid}`;
+    const get = (cookie: string, url: string) => h.app.inject({ method: 'GET', url, headers: { cookie } });
+    const ok = await get(owner, uri(`${full}&contentType=application%2Fdicom`));
+    assert.equal(ok.statusCode, 200);
+    assert.match(String(ok.headers['content-type']), /^application\/dicom/);
+    assert.equal(sha(ok.rawPayload), a.sha, 'the owner gets the original, byte for byte');
+    assert.equal((await get(owner, uri(full))).statusCode, 200, 'contentType defaults to application/dicom');
+    const missing = await get(owner, uri(`requestType=WADO&studyUID=${a.studyUid}`));
+    assert.equal(missing.statusCode, 400);
+    assert.match(missing.json().error, /objectUID/);
+    assert.equal((await get(owner, uri(`${full}&contentType=image%2Fjpeg`))).statusCode, 406);
+    assert.equal((await get(owner, uri(full.replace(a.sopUid, '1.2.3.4')))).statusCode, 404);
+    assert.equal((await get(third, uri(full))).statusCode, 404, 'no access: the study is not revealed');
+  });
+
   test('a gateway object claiming PatientIdentityRemoved=YES while keeping identifying attributes is rejected', async () => {
     // Take an original and set (0012,0062) YES in place of nothing: build it by hand with the dicom writer.
     const { encodeElements, parseDicom } = await import('@medgrid/dicom');
