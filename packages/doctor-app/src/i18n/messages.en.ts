@@ -1,4 +1,5 @@
 import { commonEn } from '@medgrid/web-common';
+import { viewerEn } from '../viewer/viewer.messages.js';
 
 export const en = {
   ...commonEn,
@@ -198,6 +199,7 @@ export const en = {
       skipped: 'skipped (not an image)',
     },
   },
+  viewer: viewerEn,
   notFound: {
     title: 'Page not found',
     back: 'Back to the start page',

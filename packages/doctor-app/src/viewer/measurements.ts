@@ -1,0 +1,33 @@
+/** A completed measurement as the side panel lists it (values from Cornerstone's cached statistics). */
+export interface MeasurementRow {
+  uid: string;
+  tool: string;
+  parts: { label: 'length' | 'angle' | 'area' | 'mean' | 'stdDev' | 'min' | 'max'; value: string }[];
+}
+
+type Stats = Record<string, unknown>;
+const n = (v: unknown, digits: number) =>
+  typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : null;
+
+export function measurementOf(annotation: {
+  annotationUID?: string;
+  metadata: { toolName: string };
+  data: { cachedStats?: Record<string, Stats> };
+}): MeasurementRow | null {
+  const stats = Object.values(annotation.data.cachedStats ?? {})[0];
+  if (!stats || !annotation.annotationUID) return null;
+  const parts: MeasurementRow['parts'] = [];
+  const unit = (k: string) => (typeof stats[k] === 'string' ? ` ${stats[k]}` : '');
+  const length = n(stats.length, 2);
+  if (length) parts.push({ label: 'length', value: `${length}${unit('unit')}` });
+  const angle = n(stats.angle, 1);
+  if (angle) parts.push({ label: 'angle', value: `${angle}°` });
+  const area = n(stats.area, 2);
+  if (area) parts.push({ label: 'area', value: `${area}${unit('areaUnit')}` });
+  for (const k of ['mean', 'stdDev', 'min', 'max'] as const) {
+    const v = n(stats[k], 1);
+    if (v) parts.push({ label: k, value: `${v}${unit('modalityUnit')}` });
+  }
+  if (!parts.length) return null;
+  return { uid: annotation.annotationUID, tool: annotation.metadata.toolName, parts };
+}
