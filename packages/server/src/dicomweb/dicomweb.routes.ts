@@ -343,10 +343,7 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
       if (!out) return reply.code(503).send({ error: 'object not available yet; retry later' });
       audit(r.c.em, r.c.actor, r.a, 1, out.original ? 1 : 0);
       await r.c.em.flush();
-      return reply
-        .type('application/dicom')
-        .header('cache-control', 'private, no-store')
-        .send(out.bytes);
+      return reply.type('application/dicom').header('cache-control', 'private, no-store').send(out.bytes);
     });
 
     // Rendered thumbnail (PNG) of the first frame; native monochrome images only.
