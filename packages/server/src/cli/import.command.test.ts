@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   account,
   baseUrl,
@@ -14,23 +12,9 @@ import {
 } from '../auth/test-harness.util.js';
 import { REPO_ROOT } from '../config/config.js';
 import { CertificateAuthority } from '../identity/ca/index.js';
+import { medgrid } from './cli-test.util.js';
 
 const CORPUS = process.env.MEDGRID_CORPUS_DIR || path.resolve(REPO_ROOT, '../shared/corpus');
-const CLI = fileURLToPath(new URL('./medgrid.js', import.meta.url));
-
-function medgrid(args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...process.env, ...env }, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
-
 /** `medgrid import` against the running server over mutual TLS, as an operator would use it. */
 describe('medgrid import <folder>', () => {
   let h: Harness;
@@ -140,7 +124,7 @@ describe('medgrid import <folder>', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(
       r.stderr,
-      /^medgrid: (the server refused the certificate: .+|the server closed the TLS connection .*: it does not accept this client certificate)\n$/,
+      /^medgrid: (the server refused: .+|the server closed the TLS connection .*: it does not accept this client certificate)\n$/,
     );
   });
 

@@ -14,6 +14,8 @@ const USAGE = `usage: medgrid <command>
   graphql schema             print the GraphQL schema (SDL) the server serves
   import <folder|file>... --url https://HOST:PORT --cert CLIENT.p12 [--password-file F] [--ca CHAIN.pem]
                              send DICOM files to a server with STOW-RS over mutual TLS
+  storage scan --se NAME [--repair] --url ... --cert ADMIN.p12
+                             consistency scan of an SE: dark and missing files (exit 1 when any)
 `;
 
 async function main(argv: string[]): Promise<number | undefined> {
@@ -49,6 +51,8 @@ async function main(argv: string[]): Promise<number | undefined> {
     }
     case 'import':
       return (await import('./import.command.js')).importCommand(rest);
+    case 'storage':
+      return (await import('./storage-scan.command.js')).storageCommand(rest);
     case 'graphql':
       if (rest[0] !== 'schema') throw new Error(`unknown graphql command ${rest[0] ?? ''}`);
       process.stdout.write(await (await import('../graphql/schema-sdl.js')).graphqlSchemaSdl());
