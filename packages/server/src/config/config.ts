@@ -47,6 +47,8 @@ export interface StudiesConfig {
   maxUploadBytes: number;
   /** Queue a `store` job with the storage worker for each new object (off: objects stay in the spool). */
   storeJobs: boolean;
+  /** Replication policy for new objects (MEDGRID_COPIES). */
+  copies: number;
 }
 
 export interface IdentityConfig {
@@ -191,6 +193,11 @@ export const CONFIG_VARIABLES = [
     doc: 'Queue a store job with the storage worker for every new de-identified object; false keeps objects in the spool only.',
   },
   {
+    name: 'MEDGRID_COPIES',
+    default: '1 with the embedded local SE; 2 when MEDGRID_SE_URLS lists two or more SEs',
+    doc: 'Replication policy: verified copies on distinct SEs for every new object. The spool file is removed once they exist; until then it stays (a policy the SEs cannot meet keeps it, and the admin app shows the object under-replicated).',
+  },
+  {
     name: 'MEDGRID_MAX_UPLOAD_BYTES',
     default: '2147483648',
     doc: 'Largest STOW-RS request body accepted, in bytes.',
@@ -317,8 +324,15 @@ export function loadConfig(env: Env = process.env): MedgridConfig {
         .map((k) => keyVar(k, 'MEDGRID_KEK_PREVIOUS')),
       maxUploadBytes: int(env, 'MEDGRID_MAX_UPLOAD_BYTES', 2 ** 31, 1024, 2 ** 40),
       storeJobs: bool(env, 'MEDGRID_STORE_JOBS', environment !== 'test'),
+      copies: int(env, 'MEDGRID_COPIES', defaultCopies(env), 1, 10),
     },
   };
+}
+
+/** As many copies as there are SEs, up to two: the embedded default has one local-directory SE. */
+function defaultCopies(env: Env): number {
+  const ses = (env.MEDGRID_SE_URLS ?? '').split(',').filter((x) => x.trim() !== '').length;
+  return Math.min(2, Math.max(1, ses));
 }
 
 function keyVar(raw: string, name: string): string {

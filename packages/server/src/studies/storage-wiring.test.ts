@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -106,8 +106,13 @@ describe('studies + storage worker: store jobs, retrieval from the SE, no PHI on
       .data.studies.edges.flatMap((e: any) => e.node.series.flatMap((s: any) => s.instances));
     assert.equal(gqlStates.length, files.length);
     for (const st of gqlStates) assert.deepEqual(st, { storageState: 'stored', replicas: 1 });
-    // Empty the spool: retrieval now goes through the worker's stage cache from the SE.
-    for (const f of filesUnder(path.join(h.dataDir, 'spool'))) unlinkSync(f);
+    // One SE, so the policy is one copy (MEDGRID_COPIES default): once it is verified the worker removes the
+    // spool file, and retrieval goes through the worker's stage cache from the SE.
+    const spoolDeadline = Date.now() + 30_000;
+    while (filesUnder(path.join(h.dataDir, 'spool')).length > 0) {
+      assert.ok(Date.now() < spoolDeadline, 'spool released within 30 s of the copies being verified');
+      await new Promise((res) => setTimeout(res, 200));
+    }
     for (const [i, u] of urls.entries()) {
       const res = await h.app.inject({ method: 'GET', url: u, headers: { cookie } });
       assert.equal(res.statusCode, 200);

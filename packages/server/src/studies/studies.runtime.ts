@@ -71,7 +71,7 @@ export class StudiesRuntime {
       return worker;
     };
     this.storage = {
-      ingest: async (spoolPath) => (await get()).ingest(spoolPath),
+      ingest: async (spoolPath) => (await get()).ingest(spoolPath, { copies: config.studies.copies }),
       openObject: async (id) => (await get()).openObject(id),
       deleteObject: async (id) => {
         await (await get()).queue.send('delete', { objectId: id });

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { PutResult } from '../backends/backend.types.js';
 import { contentPath } from '../backends/path.util.js';
@@ -23,6 +24,8 @@ export interface CopiesResult {
   failed: string[];
   drained: string[];
   underReplicated: boolean;
+  /** The spool file was removed: every copy the policy asks for is verified on an SE. */
+  spoolReleased?: boolean;
   skipped?: string;
 }
 
@@ -179,6 +182,15 @@ export async function ensureCopies(
       result.drained.push(r.se.name);
     }
     await em.flush();
+    if (obj.spoolPath) {
+      // The policy's copies are verified on SEs: the spool file is no longer needed (reads go through the
+      // stage cache). Forget it first, so a crash in between leaves an orphan file, never a dangling path.
+      const spool = obj.spoolPath;
+      obj.spoolPath = null;
+      await em.flush();
+      await rm(spool, { force: true });
+      result.spoolReleased = true;
+    }
   }
   return result;
 }

@@ -113,6 +113,13 @@ describe('storage jobs on pg-boss against two real XRootD SEs', () => {
     ]);
     for (const n of [1, 2] as const)
       assert.ok(readFileSync(join(se.data(n), contentPath(objectId))).equals(body));
+    // Both copies verified: the spool file is released, and the object is read back from the SEs.
+    assert.equal((job.output as { spoolReleased?: boolean }).spoolReleased, true);
+    assert.equal((await w.orm.em.fork().findOneOrFail(StoredObject, objectId)).spoolPath, null);
+    assert.deepEqual(readdirSync(spool), []);
+    const chunks: Buffer[] = [];
+    for await (const c of await w.openObject(objectId)) chunks.push(c as Buffer);
+    assert.ok(Buffer.concat(chunks).equals(body));
     const again = await w.ingest(spoolFile(body), { copies: 2 });
     assert.equal(again.objectId, objectId);
     const j2 = await w.queue.waitFor('store', again.jobId!);
@@ -122,6 +129,22 @@ describe('storage jobs on pg-boss against two real XRootD SEs', () => {
     const metrics = await storageRegistry.metrics();
     assert.match(metrics, /medgrid_storage_bytes_stored_total\{se="se1"\} \d+/);
     assert.match(metrics, /medgrid_storage_jobs_total\{kind="store",outcome="completed"\} [1-9]/);
+  });
+
+  it('while the policy asks for more copies than the SEs can hold, the spool file is kept', async () => {
+    const body = randomBytes(64 * 1024);
+    const file = spoolFile(body);
+    const { objectId, jobId } = await w.ingest(file, { copies: 3 });
+    const job = await w.queue.waitFor('store', jobId!);
+    assert.equal(job.state, 'completed', JSON.stringify(job.output));
+    assert.equal((job.output as { underReplicated: boolean }).underReplicated, true);
+    assert.equal((job.output as { spoolReleased?: boolean }).spoolReleased, undefined);
+    assert.ok(readFileSync(file).equals(body));
+    assert.equal((await w.orm.em.fork().findOneOrFail(StoredObject, objectId)).spoolPath, file);
+    // Back to a policy the SEs can meet: the next store releases it.
+    const again = await w.ingest(file, { copies: 2 });
+    assert.equal((await w.queue.waitFor('store', again.jobId!)).state, 'completed');
+    assert.equal(existsSync(file), false);
   });
 
   it('a wrong robot certificate fails the job with "credentials refused" naming the SE; it can be retried', async () => {
