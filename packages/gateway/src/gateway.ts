@@ -4,6 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { profileByName } from '@medgrid/dicom';
 import type { Logger } from 'pino';
+import { CacheEvictor } from './cache/cache.evictor.js';
 import type { GatewayConfig } from './config/gateway.config.js';
 import { GatewayConfigError } from './config/gateway.config.js';
 import { type DimseServer, listenDimse } from './dimse/dimse.server.js';
@@ -24,6 +25,8 @@ export interface RunningGateway {
   httpPort: number | undefined;
   spool: Spool;
   cache: DeidCache;
+  /** Enforces the cache bounds; undefined without a WADO-RS source (nothing could be fetched back). */
+  evictor: CacheEvictor | undefined;
   vault: Vault;
   ingest: IngestPipeline;
   uploader: StowUploader | undefined;
@@ -87,6 +90,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       })
     : undefined;
   const sources = [new LocalCacheSource(cache), ...(wado ? [wado] : [])];
+  const evictor = wado ? new CacheEvictor(config.cache, { cache, vault, log, metrics, errors }) : undefined;
+  if (!wado) log.info('cache bounds not enforced: no MEDGRID_GATEWAY_WADO_URL to fetch evicted objects from');
   const hooks = createScpHooks(
     { aeTitle: config.aeTitle, allowedCallingAeTitles: config.allowedCallingAeTitles, peers: config.peers },
     { spool, ingest, vault, sources, log, metrics, errors },
@@ -105,6 +110,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       })
     : undefined;
   uploader?.start();
+  evictor?.start();
 
   const status = async () => ({
     aeTitle: config.aeTitle,
@@ -113,6 +119,14 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     tlsPort: dimseTls?.port,
     backlog: { spool: ingest.backlog, upload: await vault.backlogCounts().catch(() => undefined) },
     upload: config.stow ? { url: new URL(config.stow.url).origin } : { disabled: true },
+    cache: {
+      maxBytes: config.cache.maxBytes,
+      maxAgeHours: config.cache.maxAgeMs / 3600_000,
+      enforced: Boolean(evictor),
+      ...(evictor?.last
+        ? { bytes: evictor.last.bytes, packs: evictor.last.packs, pinned: evictor.last.pinned }
+        : {}),
+    },
     peers: [...config.peers.values()].map((p) => ({ aeTitle: p.aeTitle, host: p.host, port: p.port })),
     lastErrors: errors.list(),
   });
@@ -145,6 +159,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     httpPort,
     spool,
     cache,
+    evictor,
     vault,
     ingest,
     uploader,
@@ -157,6 +172,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       await dimseTls?.close();
       await ingest.drained();
       uploader?.stop();
+      evictor?.stop();
       wado?.close();
       await new Promise<void>((r) => (httpServer ? httpServer.close(() => r()) : r()));
       await vault.close();

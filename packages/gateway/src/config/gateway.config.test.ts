@@ -41,3 +41,27 @@ test('configuration from the environment, a JSON file, or both (the environment 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('cache bounds: defaults 10 GiB and 30 days, decimals allowed, nonsense refused with the variable named', () => {
+  const base = { DATABASE_URL: 'postgres://x/y' };
+  assert.deepEqual(loadGatewayConfig(base).cache, {
+    maxBytes: 10240 * 1024 * 1024,
+    maxAgeMs: 720 * 3600_000,
+    sweepMs: 60_000,
+  });
+  const c = loadGatewayConfig({
+    ...base,
+    MEDGRID_GATEWAY_CACHE_MAX_MB: '0.5',
+    MEDGRID_GATEWAY_CACHE_MAX_AGE_HOURS: '0',
+    MEDGRID_GATEWAY_CACHE_SWEEP_SECONDS: '5',
+  });
+  assert.deepEqual(c.cache, { maxBytes: 524288, maxAgeMs: 0, sweepMs: 5000 });
+  assert.throws(
+    () => loadGatewayConfig({ ...base, MEDGRID_GATEWAY_CACHE_MAX_MB: 'lots' }),
+    /MEDGRID_GATEWAY_CACHE_MAX_MB must be a number/,
+  );
+  assert.throws(
+    () => loadGatewayConfig({ ...base, MEDGRID_GATEWAY_CACHE_SWEEP_SECONDS: '0' }),
+    /MEDGRID_GATEWAY_CACHE_SWEEP_SECONDS must be a number of at least 0.1/,
+  );
+});

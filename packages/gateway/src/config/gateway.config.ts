@@ -26,6 +26,8 @@ export interface GatewayConfig {
   httpPort: number | undefined;
   deidProfile: string;
   deidSecret: string | undefined;
+  /** Bounds of the local cache of de-identified objects (enforced only with a WADO-RS source). */
+  cache: { maxBytes: number; maxAgeMs: number; sweepMs: number };
   /** WADO-RS base of the central server (retrieve falls back to it when the cache lacks an object). */
   wadoUrl: string | undefined;
   /** The gateway's client certificate, key and the server CA (PEM files) for STOW-RS and WADO-RS. */
@@ -50,6 +52,15 @@ function required(env: Record<string, string | undefined>, name: string): string
   const v = env[name];
   if (!v) throw new GatewayConfigError(`${name} is required with MEDGRID_GATEWAY_DICOM_TLS_PORT`);
   return v;
+}
+
+function numberOf(name: string, raw: string | undefined, def: number, min: number): number {
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(n) || n < min) {
+    throw new GatewayConfigError(`${name} must be a number of at least ${min}, got "${raw}"`);
+  }
+  return n;
 }
 
 function portOf(name: string, raw: string): number {
@@ -141,6 +152,19 @@ export function loadGatewayConfig(rawEnv: Record<string, string | undefined> = p
       : undefined,
     deidProfile: env.MEDGRID_GATEWAY_DEID_PROFILE || 'basic',
     deidSecret: env.MEDGRID_GATEWAY_DEID_SECRET || undefined,
+    cache: {
+      maxBytes: Math.round(
+        numberOf('MEDGRID_GATEWAY_CACHE_MAX_MB', env.MEDGRID_GATEWAY_CACHE_MAX_MB, 10240, 0) * 1024 * 1024,
+      ),
+      maxAgeMs: Math.round(
+        numberOf('MEDGRID_GATEWAY_CACHE_MAX_AGE_HOURS', env.MEDGRID_GATEWAY_CACHE_MAX_AGE_HOURS, 720, 0) *
+          3600_000,
+      ),
+      sweepMs: Math.round(
+        numberOf('MEDGRID_GATEWAY_CACHE_SWEEP_SECONDS', env.MEDGRID_GATEWAY_CACHE_SWEEP_SECONDS, 60, 0.1) *
+          1000,
+      ),
+    },
     wadoUrl: env.MEDGRID_GATEWAY_WADO_URL || undefined,
     tlsFiles: {
       certFile: env.MEDGRID_GATEWAY_TLS_CERT || undefined,

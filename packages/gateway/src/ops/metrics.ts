@@ -53,6 +53,16 @@ export class GatewayMetrics {
     help: 'Instances waiting for upload to the central server',
     registers: [this.registry],
   });
+  readonly cacheBytes = new Gauge({
+    name: 'medgrid_gateway_cache_bytes',
+    help: 'Size of the local cache of de-identified objects (after the last eviction pass)',
+    registers: [this.registry],
+  });
+  readonly cacheEvictedPacks = new Counter({
+    name: 'medgrid_gateway_cache_evicted_packs_total',
+    help: 'Cache packs evicted (all their objects were on the server)',
+    registers: [this.registry],
+  });
   readonly retrieved = new Counter({
     name: 'medgrid_gateway_retrieve_suboperations_total',
     help: 'C-MOVE/C-GET sub-operations by outcome',
