@@ -29,6 +29,7 @@ export { type ParseOptions, parseDicom } from './parse/parse.service.js';
 export { writePart10 } from './parse/part10.writer.js';
 export { transferSyntaxOf } from './parse/transfer-syntax.table.js';
 export { charsetsOf, findElement, readNumbers, readString, valueBytes } from './parse/value.reader.js';
+export { identifyingValues, occurs, phiEncodings, phiFound } from './phi/phi-scan.service.js';
 export {
   extractQueryAttributes,
   type QueryAttributes,

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { extractQueryAttributes, type QueryAttributes } from '@medgrid/dicom';
 import { corpusFiles, run, startTestGateway, type TestGateway, tempDir } from './testing/harness.js';
-import { datasetShasByUid, filesByUid, type StoreScp, startStoreScp } from './testing/peers.js';
+import {
+  datasetShasByUid,
+  filesByUid,
+  moveStudyArgs,
+  type StoreScp,
+  startStoreScp,
+} from './testing/peers.js';
 
 /** Parses findscu's printed responses into one tag→value map per response. */
 function parseFind(out: string): Map<string, string>[] {
@@ -315,21 +321,7 @@ describe('gateway with dcmtk peers (dcmsend, findscu, movescu, getscu, storescp)
     const studies = [...new Set(sent.map((s) => s.attrs.studyInstanceUid!))];
     const refShas = datasetShasByUid(ref.dir);
     for (const study of studies) {
-      const r = await run('movescu', [
-        '-S',
-        '-aet',
-        'HIS',
-        '-aec',
-        'MEDGRID',
-        '-aem',
-        'STORESCP',
-        '-k',
-        'QueryRetrieveLevel=STUDY',
-        '-k',
-        `StudyInstanceUID=${study}`,
-        '127.0.0.1',
-        port(),
-      ]);
+      const r = await run('movescu', moveStudyArgs(port(), study, { callingAe: 'HIS' }));
       assert.equal(r.code, 0, r.stderr.slice(0, 1000));
     }
     const got = datasetShasByUid(dest.dir);

@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
-import { CORPUS, run, startTestGateway, type TestGateway, tempDir } from './testing/harness.js';
+import { CORPUS, run, startTestGateway, type TestGateway, tempDir, until } from './testing/harness.js';
 import { type Orthanc, startOrthanc } from './testing/orthanc.js';
 import { makePki } from './testing/pki.js';
 import { acceptedUids } from './upload/stow.uploader.js';
@@ -26,15 +26,6 @@ function httpsJson(url: string, pki: { ca: string; cert: string; key: string }):
       )
       .on('error', reject);
   });
-}
-
-async function until(fn: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return true;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  return false;
 }
 
 // Orthanc 1.10.1's own HTTPS (civetweb) segfaults on this Debian's OpenSSL 3 as soon as a request arrives, so
@@ -140,7 +131,7 @@ describe('retrieve falls back to the server WADO-RS when the local cache lost an
   test('C-MOVE after the cache is emptied: fetched from Orthanc WADO-RS, restored bit for bit', async () => {
     const orthanc = await startOrthanc();
     const dir = tempDir('medgrid-wado-dest-');
-    const { startStoreScp, filesByUid } = await import('./testing/peers.js');
+    const { startStoreScp, filesByUid, moveStudyArgs } = await import('./testing/peers.js');
     const dest = await startStoreScp(dir, 'STORESCP');
     const t = await startTestGateway({
       MEDGRID_GATEWAY_STOW_URL: `${orthanc.url}/dicom-web/studies`,
@@ -163,19 +154,7 @@ describe('retrieve falls back to the server WADO-RS when the local cache lost an
       for (const f of (await import('node:fs')).readdirSync(path.join(t.gw.cache.dir, 'packs'))) {
         rmSync(path.join(t.gw.cache.dir, 'packs', f));
       }
-      const m = await run('movescu', [
-        '-S',
-        '-aec',
-        'MEDGRID',
-        '-aem',
-        'STORESCP',
-        '-k',
-        'QueryRetrieveLevel=STUDY',
-        '-k',
-        `StudyInstanceUID=${before.rows[0]!.study_instance_uid}`,
-        '127.0.0.1',
-        String(t.gw.port),
-      ]);
+      const m = await run('movescu', moveStudyArgs(t.gw.port, before.rows[0]!.study_instance_uid));
       assert.equal(m.code, 0, m.stderr);
       const got = [...filesByUid(dir).values()];
       assert.equal(got.length, 1);

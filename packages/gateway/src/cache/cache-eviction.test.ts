@@ -3,20 +3,11 @@ import { readdirSync, rmSync, utimesSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CORPUS, run, startTestGateway, type TestGateway, tempDir } from '../testing/harness.js';
+import { CORPUS, run, startTestGateway, type TestGateway, tempDir, until } from '../testing/harness.js';
 import { type Orthanc, startOrthanc } from '../testing/orthanc.js';
-import { filesByUid, type StoreScp, startStoreScp } from '../testing/peers.js';
+import { filesByUid, moveStudyArgs, type StoreScp, startStoreScp } from '../testing/peers.js';
 
 const FILES = ['CT_small.dcm', 'MR_small.dcm'].map((f) => path.join(CORPUS, 'pydicom/test_files', f));
-
-async function until(fn: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return true;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  return false;
-}
 
 const packsOf = (t: TestGateway) => readdirSync(path.join(t.gw.cache.dir, 'packs'));
 
@@ -33,19 +24,7 @@ async function storeEach(t: TestGateway, files: string[]): Promise<void> {
 }
 
 async function moveStudy(t: TestGateway, studyUid: string): Promise<void> {
-  const m = await run('movescu', [
-    '-S',
-    '-aec',
-    'MEDGRID',
-    '-aem',
-    'STORESCP',
-    '-k',
-    'QueryRetrieveLevel=STUDY',
-    '-k',
-    `StudyInstanceUID=${studyUid}`,
-    '127.0.0.1',
-    String(t.gw.port),
-  ]);
+  const m = await run('movescu', moveStudyArgs(t.gw.port, studyUid));
   assert.equal(m.code, 0, m.stderr);
 }
 

@@ -145,3 +145,13 @@ export async function phiStrings(gw: RunningGateway): Promise<string[]> {
   }
   return [...out];
 }
+
+/** Polls `fn` until it is true or `ms` pass; resolves to whether it became true. */
+export async function until(fn: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return true;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return false;
+}

@@ -96,3 +96,25 @@ export function filesByUid(dir: string): Map<string, { sha: string; ts: string }
   }
   return out;
 }
+
+/** movescu arguments for a Study Root C-MOVE of one study from the gateway to `destination`. */
+export function moveStudyArgs(
+  gatewayPort: number | string,
+  studyUid: string,
+  opts: { destination?: string; callingAe?: string; calledAe?: string } = {},
+): string[] {
+  return [
+    '-S',
+    ...(opts.callingAe ? ['-aet', opts.callingAe] : []),
+    '-aec',
+    opts.calledAe ?? 'MEDGRID',
+    '-aem',
+    opts.destination ?? 'STORESCP',
+    '-k',
+    'QueryRetrieveLevel=STUDY',
+    '-k',
+    `StudyInstanceUID=${studyUid}`,
+    '127.0.0.1',
+    String(gatewayPort),
+  ];
+}

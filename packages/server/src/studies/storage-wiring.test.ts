@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { extractQueryAttributes } from '@medgrid/dicom';
+import { extractQueryAttributes, identifyingValues, occurs, phiEncodings } from '@medgrid/dicom';
 import { ensureStorageSchema, StorageWorker } from '@medgrid/worker';
 import { account, type Harness, signIn, startHarness } from '../auth/test-harness.util.js';
 import { REPO_ROOT } from '../config/config.js';
@@ -13,17 +13,6 @@ import { createLogger } from '../logging/logger.js';
 
 const CORPUS = process.env.MEDGRID_CORPUS_DIR || path.resolve(REPO_ROOT, '../shared/corpus');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-const isDigitish = (c: number | undefined) => c !== undefined && ((c >= 0x30 && c <= 0x39) || c === 0x2e);
-
-/** Whether `needle` occurs in `hay`; a numeric needle only as a whole number (not inside a longer decimal). */
-function occurs(hay: Buffer, needle: Buffer): boolean {
-  const numeric = /^[0-9]+$/.test(needle.toString('latin1'));
-  for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + 1)) {
-    if (!numeric || (!isDigitish(hay[i - 1]) && !isDigitish(hay[i + needle.length]))) return true;
-  }
-  return false;
-}
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -149,22 +138,7 @@ describe('studies + storage worker: store jobs, retrieval from the SE, no PHI on
     let accepted = 0;
     for (let i = 0; i < all.length; i += 16) {
       const bytes = all.slice(i, i + 16).map((f) => readFileSync(path.join(CORPUS, f)));
-      for (const b of bytes) {
-        try {
-          const q = extractQueryAttributes(b);
-          for (const v of [q.patientName, q.patientId, q.patientBirthDate]) {
-            const t = (v ?? '').trim();
-            // Placeholders and DICOM words that corpus files carry as names are not identifying.
-            const real = (x: string) =>
-              !/^(ANONYMOUS|ANONYMIZED|UNKNOWN|REMOVED|PATIENT|PHANTOM|TEST|0+)$/i.test(x);
-            if (t.length >= 4 && real(t)) needles.add(t);
-            for (const part of t.split(/[\^=]/))
-              if (part.trim().length >= 5 && real(part.trim())) needles.add(part.trim());
-          }
-        } catch {
-          // unparseable files are refused by the server anyway
-        }
-      }
+      identifyingValues(bytes, needles);
       const bd = 'corpusboundary';
       const r = await h.app.inject({
         method: 'POST',
@@ -188,17 +162,12 @@ describe('studies + storage worker: store jobs, retrieval from the SE, no PHI on
       await new Promise((res) => setTimeout(res, 500));
     }
     const seFiles = filesUnder(seDir).filter((f) => statSync(f).size > 0 && !f.includes('.tmp'));
-    const encoded = [...needles].flatMap((n) => [
-      Buffer.from(n, 'latin1'),
-      Buffer.from(n, 'utf8'),
-      Buffer.from(n, 'utf16le'),
-      Buffer.from(n.toUpperCase(), 'latin1'),
-    ]);
+    const encoded = phiEncodings(needles);
     const leaks: string[] = [];
     for (const f of seFiles) {
       const bytes = readFileSync(f);
       for (const e of encoded)
-        if (e.length >= 4 && occurs(bytes, e)) {
+        if (occurs(bytes, e)) {
           leaks.push(`${path.basename(f).slice(0, 12)}: ${e.length} bytes`);
           if (process.env.DEBUG_PHI) {
             const i = bytes.indexOf(e);
