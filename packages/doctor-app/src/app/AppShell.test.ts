@@ -43,6 +43,8 @@ describe('AppShell', () => {
     expect(wrapper.get('[data-testid="page-title"]').text()).toBe('Welcome, doctor');
     expect(wrapper.get('[data-testid="server-version"]').text()).toBe('0.1.0');
     expect(wrapper.get('[data-testid="my-membership"]').text()).toContain('active');
+    expect(wrapper.get('[data-testid="home-upload"]').attributes('href')).toBe('/upload');
+    expect(wrapper.get('[data-testid="home-shared"]').text()).toContain('Shared with me');
   });
 
   it('tells a suspended member that access is refused', async () => {
@@ -62,6 +64,7 @@ describe('AppShell', () => {
       ).fetch,
     });
     expect(wrapper.get('[data-testid="access-refused"]').text()).toContain('suspended');
+    expect(wrapper.find('[data-testid="home-upload"]').exists()).toBe(false);
     expect(wrapper.find('[data-testid="membership-request-form"]').exists()).toBe(false);
   });
 

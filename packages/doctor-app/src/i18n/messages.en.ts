@@ -17,6 +17,11 @@ export const en = {
   home: {
     title: 'Welcome, doctor',
     intro: 'Upload, find and share de-identified studies stored on grid storage.',
+    actions: 'What to do',
+    upload: 'Upload a study',
+    uploadText: 'Files, folders or a ZIP; de-identified before storage.',
+    mineText: 'Studies you uploaded: search, open, share.',
+    sharedText: 'Studies other doctors or patients shared with you.',
   },
   placeholder: {
     body: 'This section is not built yet.',

@@ -1,5 +1,5 @@
 import { flushPromises } from '@vue/test-utils';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import AppShell from '../app/AppShell.vue';
 import { graphqlServer, mountWithApp, testMe } from '../test-support/mount-with-app.js';
 import type { StudiesVars, StudyRow } from './studies.documents.js';
@@ -81,6 +81,14 @@ describe('studies page', () => {
     await flushPromises();
     expect(s.asked.at(-1)!.after).toBeNull();
     expect(wrapper.findAll('[data-testid="study-row"]')).toHaveLength(2);
+
+    // A click anywhere on the row opens the study.
+    await wrapper.findAll('[data-testid="study-row"]')[1]!.trigger('click');
+    await vi.waitUntil(async () => {
+      await flushPromises();
+      return wrapper.vm.$route.name === 'study';
+    });
+    expect(wrapper.vm.$route.fullPath).toBe(`/studies/${study(2).id}`);
   });
 
   it('sends the search fields as the filter, sorts by study date both ways and starts again at page 1', async () => {
