@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -49,6 +49,7 @@ describe('doctor app: upload, studies, sharing against the running system', { ti
   let fixtures: string;
   let studyFiles: string[] = [];
   let bundle = '';
+  let folder = '';
   let doctorB: Credential;
   let doctorC: Credential;
   let a: Actor;
@@ -117,6 +118,13 @@ describe('doctor app: upload, studies, sharing against the running system', { ti
         { name: 'notes.txt', data: Buffer.from('not an image\n') },
       ]),
     );
+
+    // A folder as a CD export has it: two images and a DICOMDIR (an index, not an image: skipped).
+    folder = path.join(fixtures, 'export');
+    mkdirSync(path.join(folder, 'IMAGES'), { recursive: true });
+    copyFileSync(CT_FILES[0]!, path.join(folder, 'IMAGES', 'IM1'));
+    copyFileSync(CT_FILES[1]!, path.join(folder, 'IMAGES', 'IM2'));
+    writeFileSync(path.join(folder, 'DICOMDIR'), 'index');
 
     system = await startSystem();
     console.log(`# medgrid ready in ${system.readyMs} ms at ${system.baseUrl}`);
@@ -311,5 +319,21 @@ describe('doctor app: upload, studies, sharing against the running system', { ti
       await a.page.getByTestId('lang-en').click();
       await a.page.waitForFunction(() => document.documentElement.lang === 'en');
     }, [[a, 'upload-uk']]);
+  });
+
+  it('B uploads a folder with "Choose a folder": the images are stored as B\'s own study, DICOMDIR is skipped', async () => {
+    await step('doctor-folder', async () => {
+      const upload = await new UploadPage(b.page, system.baseUrl).open();
+      await b.page.getByTestId('upload-folder').setInputFiles(folder);
+      await upload.waitIdle();
+      assert.deepEqual(await upload.states(), {
+        'export/DICOMDIR': 'skipped',
+        'export/IMAGES/IM1': 'stored',
+        'export/IMAGES/IM2': 'stored',
+      });
+      assert.match(await upload.overall(), /2 of 2 stored, 0 failed/);
+      const mine = await new StudiesPage(b.page, system.baseUrl).open('mine');
+      assert.equal(await mine.rows().count(), 1);
+    }, [[b, 'folder']]);
   });
 });
