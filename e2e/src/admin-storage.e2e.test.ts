@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { AdminJobsPage, AdminStoragePage } from './support/admin-storage-pages.js';
-import { launchBrowser, withPage } from './support/browser.js';
+import { AppShellPage, launchBrowser, withPage } from './support/browser.js';
 import { developmentAccounts, SignInPage } from './support/identity-pages.js';
 import { artifactName, repoRoot } from './support/paths.js';
 import { freePort, type RunningSystem, startSystem } from './support/system.js';
@@ -126,6 +126,17 @@ describe('admin storage pages against the running system', { timeout: 300_000 },
       assert.ok(local && local.value > 0 && local.height > 0, JSON.stringify(perSe));
       assert.equal(perSe.find((b) => b.label === 'broken')?.value, 0);
       await page.screenshot({ path: artifactName('admin-storage-charts', 'png'), fullPage: true });
+
+      // Ukrainian: headings, chart captions, status words and the chart's text summary.
+      await new AppShellPage(page, `${system.baseUrl}/admin/storage`).switchLanguage('uk');
+      assert.equal(await page.getByTestId('page-title').textContent(), 'Сховища');
+      assert.match(
+        (await page.getByTestId('chart-ingest').locator('figcaption').textContent()) ?? '',
+        /^Надходження за день/,
+      );
+      assert.equal(await storage.status('local'), 'увімкнено');
+      assert.match(await storage.chartLabel('chart-per-se'), /найбільший local/);
+      await new AppShellPage(page, `${system.baseUrl}/admin/storage`).switchLanguage('en');
     });
   });
 
