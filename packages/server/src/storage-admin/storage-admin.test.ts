@@ -19,6 +19,10 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/** A GraphQL result row; the tests compare fields they asked for. */
+// biome-ignore lint/suspicious/noExplicitAny: test rows are checked field by field against literals
+type Row = Record<string, any>;
+
 /**
  * The storage admin API end to end inside the server: real PostgreSQL (the server's migrations own the storage
  * tables), a real storage worker in this process on two local-directory SEs, the real pg-boss queue, and
@@ -30,13 +34,16 @@ describe('storage admin API (real PostgreSQL, real worker and queue, local-direc
   let cookie = '';
   let scratch = '';
   const dir = (n: string) => path.join(scratch, `se-${n}`);
-  const q = async <T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
+  const q = async <T = Record<string, Row>>(
+    query: string,
+    variables: Record<string, unknown> = {},
+  ): Promise<T> => {
     const r = await gql(h, query, variables, cookie);
     if (r.errors) throw new Error(JSON.stringify(r.errors));
     return r.data as T;
   };
   const ses = async () =>
-    (await q<{ storageElements: any[] }>('{ storageElements { name status objects objectBytes usedBytes } }'))
+    (await q<{ storageElements: Row[] }>('{ storageElements { name status objects objectBytes usedBytes } }'))
       .storageElements;
   const spoolFile = (bytes: Buffer) => {
     const p = path.join(scratch, 'spool', randomBytes(6).toString('hex'));
@@ -76,10 +83,10 @@ describe('storage admin API (real PostgreSQL, real worker and queue, local-direc
 
   const objects: string[] = [];
   test('SEs show their good replicas and bytes; ingest per day counts today', async () => {
-    const before = await q<{ ingestPerDay: any[] }>('{ ingestPerDay(days: 7) { day objects bytes } }');
+    const before = await q<{ ingestPerDay: Row[] }>('{ ingestPerDay(days: 7) { day objects bytes } }');
     assert.equal(before.ingestPerDay.length, 7);
-    assert.equal(before.ingestPerDay.at(-1).day, new Date().toISOString().slice(0, 10));
-    assert.equal(before.ingestPerDay.at(-1).objects, 0);
+    assert.equal(before.ingestPerDay.at(-1)?.day, new Date().toISOString().slice(0, 10));
+    assert.equal(before.ingestPerDay.at(-1)?.objects, 0);
     for (const size of [1000, 3000]) {
       const r = await worker.ingest(spoolFile(randomBytes(size)), { copies: 2 });
       assert.equal((await worker.queue.waitFor('store', r.jobId!)).state, 'completed');
@@ -99,13 +106,13 @@ describe('storage admin API (real PostgreSQL, real worker and queue, local-direc
       8000,
     );
     for (const s of list) assert.equal(s.usedBytes, s.objectBytes);
-    const after = await q<{ ingestPerDay: any[] }>('{ ingestPerDay(days: 7) { day objects bytes } }');
+    const after = await q<{ ingestPerDay: Row[] }>('{ ingestPerDay(days: 7) { day objects bytes } }');
     assert.deepEqual(after.ingestPerDay.at(-1), {
       day: new Date().toISOString().slice(0, 10),
       objects: 2,
       bytes: 4000,
     });
-    const health = await q<{ replicationHealth: any }>(
+    const health = await q<{ replicationHealth: Row }>(
       '{ replicationHealth { objects healthy underReplicated withoutCopy replicasByState { state count } } }',
     );
     assert.deepEqual(health.replicationHealth, {
@@ -118,7 +125,7 @@ describe('storage admin API (real PostgreSQL, real worker and queue, local-direc
   });
 
   test('disabling an SE: the worker writes nothing there; audited', async () => {
-    const r = await q<{ setStorageElementStatus: any }>(
+    const r = await q<{ setStorageElementStatus: Row }>(
       'mutation { setStorageElementStatus(name: "gamma", action: DISABLE) { name status } }',
     );
     assert.deepEqual(r.setStorageElementStatus, { name: 'gamma', status: 'DOWN' });
@@ -136,9 +143,9 @@ describe('storage admin API (real PostgreSQL, real worker and queue, local-direc
 
   test('draining an SE: its copies move to the enabled SE and leave it; health stays good', async () => {
     await q('mutation { setStorageElementStatus(name: "gamma", action: ENABLE) { status } }');
-    const before = (await ses()).find((s) => s.name === 'alpha');
+    const before = (await ses()).find((s) => s.name === 'alpha')!;
     assert.ok(before.objects > 0);
-    const r = await q<{ setStorageElementStatus: any }>(
+    const r = await q<{ setStorageElementStatus: Row }>(
       'mutation { setStorageElementStatus(name: "alpha", action: DRAIN) { status } }',
     );
     assert.equal(r.setStorageElementStatus.status, 'DRAINING');
@@ -146,14 +153,14 @@ describe('storage admin API (real PostgreSQL, real worker and queue, local-direc
     assert.deepEqual(ev?.details, { from: 'up', to: 'draining', replicateJobs: before.objects });
     // The worker works through the replicate jobs; wait on the queue, not on a timer.
     for (;;) {
-      const pending = await q<{ storageJobs: any[] }>('{ storageJobs(list: PENDING) { id kind } }');
+      const pending = await q<{ storageJobs: Row[] }>('{ storageJobs(list: PENDING) { id kind } }');
       if (pending.storageJobs.length === 0) break;
-      await worker.queue.waitFor('replicate', pending.storageJobs[0].id);
+      await worker.queue.waitFor('replicate', pending.storageJobs[0]!.id);
     }
-    const alpha = (await ses()).find((s) => s.name === 'alpha');
+    const alpha = (await ses()).find((s) => s.name === 'alpha')!;
     assert.equal(alpha.objects, 0);
     for (const id of objects) assert.ok(!existsSync(path.join(dir('alpha'), contentPath(id))));
-    const health = await q<{ replicationHealth: any }>('{ replicationHealth { healthy underReplicated } }');
+    const health = await q<{ replicationHealth: Row }>('{ replicationHealth { healthy underReplicated } }');
     assert.deepEqual(health.replicationHealth, { healthy: 5, underReplicated: 0 });
   });
 
@@ -161,7 +168,7 @@ describe('storage admin API (real PostgreSQL, real worker and queue, local-direc
     await worker.upsertSe({ name: 'offline', url: `davs://127.0.0.1:${await closedPort()}/se` });
     const o = await worker.ingest(spoolFile(randomBytes(2048)), { copies: 3 });
     assert.equal((await worker.queue.waitFor('store', o.jobId!)).state, 'failed');
-    const failed = await q<{ storageJobs: any[] }>(
+    const failed = await q<{ storageJobs: Row[] }>(
       '{ storageJobs(list: FAILED) { id kind state subject reason retryCount } }',
     );
     const job = failed.storageJobs.find((j) => j.id === o.jobId);
@@ -171,7 +178,7 @@ describe('storage admin API (real PostgreSQL, real worker and queue, local-direc
     assert.match(job?.reason, /^SE offline: 2 of 3 copies stored/);
 
     await q('mutation { setStorageElementStatus(name: "offline", action: DISABLE) { status } }');
-    const retried = await q<{ retryStorageJob: any }>(
+    const retried = await q<{ retryStorageJob: Row }>(
       'mutation($id: ID!) { retryStorageJob(id: $id) { id state } }',
       {
         id: o.jobId,
@@ -199,7 +206,7 @@ describe('storage admin API (real PostgreSQL, real worker and queue, local-direc
       cookie,
     );
     assert.equal(noSe.errors?.[0]?.extensions?.code, 'NOT_FOUND');
-    const counts = await q<{ storageJobCounts: any[] }>('{ storageJobCounts { kind state count } }');
+    const counts = await q<{ storageJobCounts: Row[] }>('{ storageJobCounts { kind state count } }');
     assert.ok(
       counts.storageJobCounts.some((c) => c.kind === 'store' && c.state === 'COMPLETED' && c.count >= 6),
     );
@@ -215,10 +222,10 @@ describe('storage admin API (real PostgreSQL, real worker and queue, local-direc
       'mutation { startConsistencyScan(se: "beta", repair: false) }',
     );
     assert.equal((await worker.queue.waitFor('scan', started.startConsistencyScan)).state, 'completed');
-    const reports = await q<{ scanReports: any[] }>(
+    const reports = await q<{ scanReports: Row[] }>(
       '{ scanReports { jobId se listed dark missing darkSample missingSample } }',
     );
-    const rep = reports.scanReports[0];
+    const rep = reports.scanReports[0]!;
     assert.equal(rep.jobId, started.startConsistencyScan);
     assert.equal(rep.se, 'beta');
     assert.equal(rep.dark, 1);
@@ -226,7 +233,7 @@ describe('storage admin API (real PostgreSQL, real worker and queue, local-direc
     // After the drain every object is on beta and gamma, so exactly the removed one is missing.
     assert.equal(rep.missing, 1);
     assert.deepEqual(rep.missingSample, [gone]);
-    assert.equal(rep.listed, (await ses()).find((s) => s.name === 'beta').objects);
+    assert.equal(rep.listed, (await ses()).find((s) => s.name === 'beta')?.objects);
     const ev = await h.orm.em.fork().findOne(AuditEvent, { action: 'storage.scan.start' });
     assert.equal(ev?.target, 'se:beta');
   });

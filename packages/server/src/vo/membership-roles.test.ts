@@ -61,9 +61,9 @@ describe('memberships list the roles held in their group (real PostgreSQL)', () 
       {},
       cookie,
     );
-    const adminRow = (admins.data as any).memberships.edges.find(
-      (e: any) => e.node.userName === 'Roles Admin',
-    );
-    assert.deepEqual(adminRow.node.roles, ['VO_ADMIN']);
+    const adminRow = (
+      admins.data as { memberships: { edges: { node: { userName: string; roles: string[] } }[] } }
+    ).memberships.edges.find((e) => e.node.userName === 'Roles Admin');
+    assert.deepEqual(adminRow?.node.roles, ['VO_ADMIN']);
   });
 });
