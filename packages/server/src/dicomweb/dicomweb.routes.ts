@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { restore } from '@medgrid/dicom';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -13,6 +14,7 @@ import type { Instance, Series, Study } from '../studies/study.entities.js';
 import { type StudyAccess, StudyService } from '../studies/study.service.js';
 import { framesOf } from './frames.js';
 import { boundaryOf, buildMultipart, parseMultipart, typeParamOf } from './multipart.js';
+import { PartStore, type SpooledPart, spoolMultipart } from './multipart-stream.js';
 import { renderThumbnail } from './render.js';
 import { readZip, ZipWriter } from './zip.js';
 
@@ -36,10 +38,17 @@ interface Deps {
  */
 export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promise<void> {
   await app.register(async (scope) => {
+    // STOW-RS bodies go to disk part by part (sealed), so memory stays bounded whatever the request size.
+    const partStore = new PartStore(path.join(deps.studies.spoolDir, '.incoming'));
+    scope.addHook('onClose', async () => partStore.close());
     scope.addContentTypeParser(
       /^multipart\/related/i,
-      { parseAs: 'buffer', bodyLimit: deps.studies.maxUploadBytes },
-      (_req, body, done) => done(null, body),
+      async (req: FastifyRequest, payload: AsyncIterable<Buffer>) => {
+        const boundary = boundaryOf(req.headers['content-type']);
+        const type = typeParamOf(req.headers['content-type']);
+        if (!boundary || (type && type !== 'application/dicom')) return { unsupported: true };
+        return { spooled: await spoolMultipart(payload, boundary, partStore, deps.studies.maxUploadBytes) };
+      },
     );
     scope.addContentTypeParser(
       /^application\/(zip|x-zip-compressed)$/i,
@@ -72,43 +81,45 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
           .send({ error: 'uploading needs the doctor or gateway role', code: 'FORBIDDEN' });
       }
       const ct = req.headers['content-type'];
-      let bodies: Buffer[];
-      if (/^application\/dicom$/i.test(ct ?? '')) bodies = [req.body as Buffer];
+      // Each instance is read only when its turn comes: a multipart body waits on disk as sealed parts.
+      let bodies: (() => Promise<Buffer>)[];
+      let spooled: SpooledPart[] = [];
+      if (/^application\/dicom$/i.test(ct ?? '')) bodies = [async () => req.body as Buffer];
       else if (/^application\/(zip|x-zip-compressed)$/i.test(ct ?? '')) {
         // ZIP upload: every file of the archive is an instance (DICOMDIR and non-DICOM files get a failure).
         try {
-          bodies = readZip(req.body as Buffer).map((e) => e.data);
+          bodies = readZip(req.body as Buffer).map((e) => async () => e.data);
         } catch (err) {
           return reply.code(400).send({ error: (err as Error).message });
         }
       } else {
-        const boundary = boundaryOf(ct);
-        const type = typeParamOf(ct);
-        if (!boundary || (type && type !== 'application/dicom'))
+        const body = req.body as { unsupported?: true; spooled?: SpooledPart[] } | undefined;
+        if (!body?.spooled)
           return reply.code(415).send({ error: 'expected multipart/related; type="application/dicom"' });
-        try {
-          bodies = parseMultipart(req.body as Buffer, boundary)
-            .filter((p) => !p.contentType || /^application\/dicom/i.test(p.contentType))
-            .map((p) => p.body);
-        } catch (err) {
-          return reply.code(400).send({ error: (err as Error).message });
-        }
+        spooled = body.spooled;
+        bodies = spooled
+          .filter((p) => !p.contentType || /^application\/dicom/i.test(p.contentType))
+          .map((p) => () => partStore.read(p.file));
       }
       const ingest = new IngestService(c.em, deps.studies);
       const gateway = c.principal.kind === 'service' && c.principal.roles.some((r) => r.role === 'gateway');
       const outcomes: InstanceOutcome[] = [];
-      for (const b of bodies) {
-        let o = await ingest.ingest(c.actor, c.principal.userId, b, { gateway });
-        if (o.ok && req.params.study && o.studyUid !== req.params.study && o.sentSopInstanceUid) {
-          // STOW to a given study: the instance must belong to it (compared on the de-identified UID).
-          o = {
-            ok: false,
-            status: 0xa900,
-            reason: 'instance is not in the target study',
-            sopClassUid: o.sopClassUid,
-          };
+      try {
+        for (const read of bodies) {
+          let o = await ingest.ingest(c.actor, c.principal.userId, await read(), { gateway });
+          if (o.ok && req.params.study && o.studyUid !== req.params.study && o.sentSopInstanceUid) {
+            // STOW to a given study: the instance must belong to it (compared on the de-identified UID).
+            o = {
+              ok: false,
+              status: 0xa900,
+              reason: 'instance is not in the target study',
+              sopClassUid: o.sopClassUid,
+            };
+          }
+          outcomes.push(o);
         }
-        outcomes.push(o);
+      } finally {
+        await partStore.remove(spooled);
       }
       const ok = outcomes.filter((o) => o.ok);
       const failed = outcomes.filter((o) => !o.ok);
