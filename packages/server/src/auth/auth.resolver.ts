@@ -13,7 +13,7 @@ import {
 import type { GraphqlContext } from '../graphql/context.js';
 import { AccessStateEnum, VoRoleEnum } from '../graphql/enums.js';
 import { servicesFor } from '../graphql/services.js';
-import { sessionTokenFrom } from './auth.service.js';
+import { peerCertificateDer, sessionTokenFrom } from './auth.service.js';
 import type { Principal } from './principal.js';
 
 @ObjectType()
@@ -110,10 +110,14 @@ export class AuthResolver {
 
   @Authorized('public')
   @Mutation(() => LoginChallengeType, {
-    description: 'A single-use nonce to sign with the certificate key (valid 120 s).',
+    description:
+      'A single-use nonce to sign with the certificate key (valid 120 s). Rate-limited per client address and per certificate: RATE_LIMITED with extensions.retryAfterSeconds (HTTP 429, Retry-After).',
   })
   async requestChallenge(@Ctx() ctx: GraphqlContext): Promise<LoginChallengeType> {
-    const c = await ctx.authService.requestChallenge();
+    const c = await ctx.authService.requestChallenge({
+      ip: ctx.request.ip ?? null,
+      certificateDer: peerCertificateDer(ctx.request),
+    });
     return Object.assign(new LoginChallengeType(), { ...c, algorithms: [...c.algorithms] });
   }
 

@@ -3,11 +3,13 @@ import type { TLSSocket } from 'node:tls';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyRequest } from 'fastify';
 import { type Actor, AuditService } from '../audit/audit.service.js';
+import { pemOrDerToDer } from '../identity/ca/pem.util.js';
 import { IssuedCertificate } from '../identity/certificates/issued-certificate.entity.js';
 import {
   type Challenge,
   ChallengeService,
   type ChallengeSignatureAlgorithm,
+  SignInRateLimits,
 } from '../identity/challenge/index.js';
 import type { IdentityRuntime } from '../identity/identity.runtime.js';
 import { uuidv7 } from '../identity/ids.util.js';
@@ -140,7 +142,12 @@ export class AuthService {
     return { principal };
   }
 
-  async requestChallenge(): Promise<Challenge> {
+  /**
+   * A fresh nonce, within the sign-in rate limits: per client address, and per certificate when the TLS connection
+   * carries one (RATE_LIMITED with retryAfterSeconds otherwise; no nonce is stored then).
+   */
+  async requestChallenge(from: { ip?: string | null; certificateDer?: Buffer } = {}): Promise<Challenge> {
+    this.rt.signInLimits.checkChallenge(from.ip ?? null, from.certificateDer);
     // Opportunistic clean-up keeps the table small.
     if (Math.random() < 0.05) await this.challengeStore.purgeExpired(this.rt.clock()).catch(() => 0);
     return this.challenges.create();
@@ -153,6 +160,12 @@ export class AuthService {
     ip: string | null,
   ): Promise<SignInResult> {
     const audit = new AuditService(em);
+    // Signature checks per certificate are bounded before any work, whatever address they come from.
+    this.rt.signInLimits.checkCertificate(
+      SignInRateLimits.certificateKey(
+        pemOrDerToDer(input.certificatePem, ['CERTIFICATE']) ?? Buffer.from(input.certificatePem, 'utf8'),
+      ),
+    );
     const result = await this.challenges.verify({
       certificatePem: input.certificatePem,
       nonceId: input.nonceId,

@@ -81,7 +81,12 @@ export async function startHarness(
   });
   const identity = new IdentityRuntime(
     ca,
-    { ...IdentityRuntime.settingsFrom(config), ...opts.settings },
+    // The suites sign in many times from one address; the rate-limit test sets its own limits.
+    {
+      ...IdentityRuntime.settingsFrom(config),
+      signInRate: { perAddress: 100_000, perCertificate: 100_000 },
+      ...opts.settings,
+    },
     opts.clock,
     DEVELOPMENT_CA_PASSPHRASE,
   );

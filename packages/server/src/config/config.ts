@@ -61,6 +61,8 @@ export interface IdentityConfig {
   sessionTtlSeconds: number;
   /** Serve HTTPS with a server certificate from the MedGrid CA and accept client certificates (mTLS). */
   tlsFromCa: boolean;
+  /** Signed-challenge sign-in: challenges per minute per client address; challenges and attempts per certificate. */
+  signInRate: { perAddress: number; perCertificate: number };
 }
 
 /** Used only when MEDGRID_ENV is development or test; production refuses to start without MEDGRID_CA_PASSPHRASE. */
@@ -176,6 +178,16 @@ export const CONFIG_VARIABLES = [
     name: 'MEDGRID_TLS_FROM_CA',
     default: 'false',
     doc: 'true: serve HTTPS with a server certificate from the MedGrid CA (kept in MEDGRID_DATA_DIR/tls) and accept MedGrid client certificates (mTLS). Ignored when MEDGRID_TLS_CERT is set.',
+  },
+  {
+    name: 'MEDGRID_SIGNIN_RATE_PER_ADDRESS',
+    default: '60',
+    doc: 'Signed-challenge sign-in: requestChallenge calls allowed per minute from one client address (bursts up to the same number); more get RATE_LIMITED with retryAfterSeconds (HTTP 429, Retry-After).',
+  },
+  {
+    name: 'MEDGRID_SIGNIN_RATE_PER_CERTIFICATE',
+    default: '10',
+    doc: 'Signed-challenge sign-in: challenges (with a TLS client certificate) and signIn attempts allowed per minute for one certificate.',
   },
   {
     name: 'MEDGRID_KEK',
@@ -314,6 +326,10 @@ export function loadConfig(env: Env = process.env): MedgridConfig {
       membershipGraceDays: int(env, 'MEDGRID_MEMBERSHIP_GRACE_DAYS', 30, 0, 365),
       sessionTtlSeconds: int(env, 'MEDGRID_SESSION_TTL_SECONDS', 3600, 60, 43200),
       tlsFromCa,
+      signInRate: {
+        perAddress: int(env, 'MEDGRID_SIGNIN_RATE_PER_ADDRESS', 60, 1, 100000),
+        perCertificate: int(env, 'MEDGRID_SIGNIN_RATE_PER_CERTIFICATE', 10, 1, 100000),
+      },
     },
     studies: {
       ...(env.MEDGRID_KEK ? { kek: keyVar(env.MEDGRID_KEK, 'MEDGRID_KEK') } : {}),

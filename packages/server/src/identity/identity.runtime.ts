@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { MedgridConfig } from '../config/config.js';
 import { type CaKeyAlgorithm, CertificateAuthority, type GeneratedCrl } from './ca/index.js';
 import { CrlManager } from './certificates/crl.manager.js';
+import { SignInRateLimits } from './challenge/challenge-rate.limiter.js';
 
 export interface IdentitySettings {
   membershipTermDays: number;
@@ -14,6 +15,8 @@ export interface IdentitySettings {
   /** Base URL baked into certificates' CRL distribution point. */
   publicUrl: string;
   secureCookies: boolean;
+  /** Signed-challenge limits: challenges per minute per client address, and per certificate. */
+  signInRate: { perAddress: number; perCertificate: number };
 }
 
 export interface CachedPrincipal<P> {
@@ -26,6 +29,7 @@ export class IdentityRuntime {
   readonly crl: CrlManager;
   readonly authCache = new Map<string, CachedPrincipal<unknown>>();
   readonly clock: () => Date;
+  readonly signInLimits: SignInRateLimits;
 
   private rootCrlCache?: Promise<GeneratedCrl>;
 
@@ -38,6 +42,7 @@ export class IdentityRuntime {
   ) {
     this.clock = clock ?? (() => new Date());
     this.crl = new CrlManager(ca, { cacheMs: settings.crlCacheMs, clock: this.clock });
+    this.signInLimits = new SignInRateLimits(settings.signInRate, this.clock);
   }
 
   static settingsFrom(config: MedgridConfig): IdentitySettings {
@@ -49,6 +54,7 @@ export class IdentityRuntime {
       crlCacheMs: 5_000,
       publicUrl: config.identity.publicUrl,
       secureCookies: true,
+      signInRate: config.identity.signInRate,
     };
   }
 

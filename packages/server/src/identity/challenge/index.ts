@@ -12,4 +12,5 @@ export {
   RSA_PSS_SALT_LENGTH,
 } from './challenge.service.js';
 export type { ChallengeRecord, ChallengeStore } from './challenge.store.js';
+export { RateLimitedError, RateLimiter, SignInRateLimits } from './challenge-rate.limiter.js';
 export { InMemoryChallengeStore } from './memory-challenge.store.js';
