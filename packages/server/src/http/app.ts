@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import type https from 'node:https';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -32,6 +34,8 @@ export interface AppHandle {
   registry: Registry;
   identity: IdentityRuntime;
   auth: AuthService;
+  /** GraphQL subscriptions (graphql-ws on /graphql): attach to any further listener serving this app. */
+  onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 /** How often expiry and AUP deadlines are applied and the CRL's freshness checked. */
@@ -229,13 +233,14 @@ export async function buildApp(opts: {
     },
     wss,
   );
-  app.server.on('upgrade', (req, socket, head) => {
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if ((req.url ?? '').split('?')[0] !== '/graphql') {
       socket.destroy();
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-  });
+  };
+  app.server.on('upgrade', onUpgrade);
   app.addHook('onClose', async () => {
     await wsServer.dispose();
     for (const c of wss.clients) c.terminate();
@@ -276,7 +281,7 @@ export async function buildApp(opts: {
   }
 
   await registerWebApps(app, config);
-  return { app, registry, identity, auth: authService, studies };
+  return { app, registry, identity, auth: authService, studies, onUpgrade };
 }
 
 async function registerWebApps(app: FastifyInstance, config: MedgridConfig): Promise<void> {

@@ -21,7 +21,7 @@ export async function serveCommand(prep: ServePreparation = {}): Promise<void> {
   if (!config.databaseUrl)
     throw new Error('serve needs DATABASE_URL (use `medgrid start` for the embedded default)');
   const orm: MikroORM = await openOrm(config.databaseUrl);
-  const { app } = await buildApp({ config, orm, logger });
+  const { app, onUpgrade } = await buildApp({ config, orm, logger });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -39,6 +39,7 @@ export async function serveCommand(prep: ServePreparation = {}): Promise<void> {
     const { port: wanted, tls } = prep.tlsListener;
     tlsServer = https.createServer(httpsOptions(tls), (req, res) => app.routing(req, res));
     guardClientCertificates(tlsServer);
+    tlsServer.on('upgrade', onUpgrade);
     tlsServer.keepAliveTimeout = 72_000;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -66,12 +67,11 @@ export async function serveCommand(prep: ServePreparation = {}): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
-    if (tlsServer) {
-      const closed = new Promise((r) => tlsServer!.close(r));
-      tlsServer.closeIdleConnections();
-      await closed;
-    }
+    // Stop accepting on both; app.close() ends the shared subscriptions, then the HTTPS listener drains.
+    const tlsClosed = tlsServer ? new Promise((r) => tlsServer!.close(r)) : Promise.resolve();
+    tlsServer?.closeIdleConnections();
     await app.close();
+    await tlsClosed;
     await orm.close(true);
     logger.info('server stopped');
     process.exit(0);

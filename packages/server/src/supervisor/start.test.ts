@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
 import { freePort } from '../db/embedded-postgres.service.js';
 import { VERSION } from '../system/version.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
@@ -138,6 +139,45 @@ describe('medgrid start', () => {
       new X509Certificate(readFileSync(path.join(gw, 'gateway.pem'))).subject,
       /OU=service[\s\S]*CN=Embedded Gateway/,
     );
+    // A client certificate from another CA ends the connection at the TLS level.
+    execFileSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      path.join(dataDir, 'foreign.key'),
+      '-out',
+      path.join(dataDir, 'foreign.pem'),
+      '-subj',
+      '/CN=Foreign Client',
+      '-days',
+      '1',
+    ]);
+    await assert.rejects(
+      httpsGet(`${tlsBase}/dicomweb/studies`, {
+        ca,
+        cert: path.join(dataDir, 'foreign.pem'),
+        key: path.join(dataDir, 'foreign.key'),
+      }),
+      /socket hang up|ECONNRESET|alert/i,
+    );
+    // GraphQL subscriptions (graphql-ws) are served on the HTTPS listener too.
+    const ws = new WebSocket(`${tlsBase.replace('https', 'wss')}/graphql`, 'graphql-transport-ws', {
+      ca: readFileSync(ca),
+      cert: readFileSync(path.join(gw, 'gateway.pem')),
+      key: readFileSync(path.join(gw, 'gateway.key')),
+    });
+    const ack = await new Promise<string>((resolve, reject) => {
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init' })));
+      ws.on('message', (m) => resolve(String(m)));
+      ws.on('error', reject);
+    });
+    ws.close();
+    assert.equal(JSON.parse(ack).type, 'connection_ack');
     // The gateway's DICOM port is open.
     await new Promise<void>((resolve, reject) => {
       const s = net.connect(Number(p.MEDGRID_GATEWAY_PORT), '127.0.0.1', () => {
