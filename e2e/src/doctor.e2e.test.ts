@@ -300,6 +300,27 @@ describe('doctor app: upload, studies, sharing against the running system', { ti
     }, [[a, 'patient-link']]);
   });
 
+  it('A finds B in the doctor directory by name and shares the study with B without identity', async () => {
+    await step('doctor-share-by-name', async () => {
+      const study = await new StudyPage(a.page, system.baseUrl).open(studyId);
+      await study.waitLoaded();
+      await study.revoke('patient');
+      assert.deepEqual(
+        await study.doctorOptions('Development'),
+        [],
+        'the caller is not in their own directory',
+      );
+      assert.deepEqual(await study.doctorOptions('cyr'), ['Cyril Unrelated']);
+      assert.equal(await study.shareWithDoctor('Bohd', 'Bohdan Reader', false), 'Shared with Bohdan Reader.');
+      assert.equal(await study.shareRow('user', 'active').count(), 1);
+
+      const seen = await new StudyPage(b.page, system.baseUrl).open(studyId);
+      await seen.waitLoaded();
+      await b.page.getByTestId('study-deidentified').waitFor();
+      assert.equal(await b.page.getByTestId('study-download').count(), 0);
+    }, [[a, 'shared-by-name']]);
+  });
+
   it('switching to Ukrainian translates the studies and study pages', async () => {
     await step('doctor-ukrainian', async () => {
       const list = await new StudiesPage(a.page, system.baseUrl).open('mine');

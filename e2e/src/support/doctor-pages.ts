@@ -195,6 +195,28 @@ export class StudyPage {
     return this.page.evaluate(() => navigator.clipboard.readText());
   }
 
+  /** Finds a doctor in the directory by the start of their name and shares the study with them. */
+  async shareWithDoctor(search: string, name: string, withIdentity: boolean): Promise<string> {
+    await this.page.getByTestId('share-doctor-search').fill(search);
+    await this.page.locator(`[data-testid="share-doctor-option"][data-name="${name}"]`).click({ timeout: T });
+    await this.page.getByTestId('share-doctor-identity').setChecked(withIdentity);
+    await this.page.getByTestId('share-doctor-submit').click();
+    await this.page
+      .locator(`[data-testid="access-row"][data-name="${name}"][data-via="user"]`)
+      .waitFor({ timeout: T });
+    return text(this.page, 'sharing-message');
+  }
+
+  async doctorOptions(search: string): Promise<string[]> {
+    await this.page.getByTestId('share-doctor-search').fill(search);
+    await this.page
+      .locator('[data-testid="share-doctor-option"], [data-testid="share-doctor-none"]')
+      .first()
+      .waitFor({ timeout: T });
+    const rows = await this.page.getByTestId('share-doctor-option').all();
+    return Promise.all(rows.map(async (r) => (await r.getAttribute('data-name')) ?? ''));
+  }
+
   shareRow(kind: string, state: string) {
     return this.page.locator(`[data-testid="share-row"][data-kind="${kind}"][data-state="${state}"]`);
   }
