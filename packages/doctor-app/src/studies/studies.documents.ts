@@ -100,3 +100,18 @@ export const StudyQuery = gql<{ study: StudyDetail }, { id: string }>`
     }
   }
 `;
+
+/** Storage state only (no identity read, so no audit event): polled while images are still being stored. */
+export const StudyStorageQuery = gql<
+  {
+    study: {
+      id: string;
+      series: { id: string; instances: { id: string; storageState: string; replicas: number }[] }[];
+    };
+  },
+  { id: string }
+>`
+  query StudyStorage($id: ID!) {
+    study(id: $id) { id series { id instances { id storageState replicas } } }
+  }
+`;
