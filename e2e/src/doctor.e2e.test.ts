@@ -222,6 +222,12 @@ describe('doctor app: upload, studies, sharing against the running system', { ti
         (await a.page.getByTestId('study-view').getAttribute('href')) ?? '',
         /^\/studies\/2\.25\.\d+\/view$/,
       );
+      // "Open in viewer" leads to the viewer's route (the viewer has its own e2e test).
+      await a.page.getByTestId('study-view').click();
+      await a.page.getByTestId('viewer').waitFor();
+      assert.match(a.page.url(), /\/studies\/2\.25\.\d+\/view$/);
+      await a.page.goBack();
+      await study.waitLoaded();
     }, [[a, 'study']]);
   });
 

@@ -209,11 +209,9 @@ export class StudyPage {
 
   async doctorOptions(search: string): Promise<string[]> {
     await this.page.getByTestId('share-doctor-search').fill(search);
-    await this.page
-      .locator('[data-testid="share-doctor-option"], [data-testid="share-doctor-none"]')
-      .first()
-      .waitFor({ timeout: T });
-    const rows = await this.page.getByTestId('share-doctor-option').all();
+    const results = this.page.locator(`[data-testid="share-doctor-results"][data-query="${search}"]`);
+    await results.waitFor({ timeout: T });
+    const rows = await results.getByTestId('share-doctor-option').all();
     return Promise.all(rows.map(async (r) => (await r.getAttribute('data-name')) ?? ''));
   }
 
