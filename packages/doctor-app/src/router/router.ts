@@ -7,6 +7,7 @@ import {
   type RouterHistory,
 } from 'vue-router';
 import HomePage from '../pages/HomePage.vue';
+import { loadViewerPage, prefetchViewer } from '../viewer/viewer.prefetch.js';
 
 // Every section but the start page loads lazily, keeping the first bundle small.
 const StudiesPage = () => import('../studies/StudiesPage.vue');
@@ -35,14 +36,16 @@ export const routes: RouteRecordRaw[] = [
     // Cornerstone3D is large: the viewer is its own chunk, loaded only when a study is opened.
     path: '/studies/:studyUid/view',
     name: 'viewer',
-    component: () => import('../viewer/ViewerPage.vue'),
+    component: loadViewerPage,
     meta: { title: 'viewer.toolbar', fullBleed: true },
   },
   { path: '/:rest(.*)*', name: 'not-found', component: () => import('../pages/NotFoundPage.vue') },
 ];
 
 export function createAppRouter(history: RouterHistory = createWebHistory(import.meta.env.BASE_URL)): Router {
-  return createRouter({ history, routes });
+  const router = createRouter({ history, routes });
+  router.beforeEach(prefetchViewer);
+  return router;
 }
 
 /** Every route but /sign-in needs a session. */

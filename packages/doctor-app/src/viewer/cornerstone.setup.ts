@@ -2,6 +2,7 @@ import {
   Enums as CoreEnums,
   init as coreInit,
   eventTarget,
+  getShouldUseCPURendering,
   imageLoadPoolManager,
   isCornerstoneInitialized,
 } from '@cornerstonejs/core';
@@ -19,6 +20,7 @@ import {
   WindowLevelTool,
   ZoomTool,
 } from '@cornerstonejs/tools';
+import { renderProbe } from './render-probe.js';
 
 /** The tools the toolbar can make primary (left button); names are Cornerstone's tool names. */
 export const PRIMARY_TOOLS = {
@@ -35,12 +37,14 @@ export const PRIMARY_TOOLS = {
 export type PrimaryTool = keyof typeof PRIMARY_TOOLS;
 
 let ready: Promise<void> | null = null;
+
 let loaded = 0;
 
 /** Initialises Cornerstone core, tools and the DICOM loader once per page. */
 export function initCornerstone(): Promise<void> {
   ready ??= (async () => {
     if (!isCornerstoneInitialized()) coreInit();
+    renderProbe().cpuRendering = getShouldUseCPURendering();
     // Same origin: XHR sends the session cookie; no extra headers needed.
     loaderInit({ maxWebWorkers: Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 1)) });
     toolsInit();

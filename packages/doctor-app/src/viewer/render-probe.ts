@@ -8,6 +8,8 @@ export interface RenderProbe {
   /** performance.now() (ms since navigation start) of the first rendered image. */
   firstImageAt: number | null;
   byViewport: Record<string, number>;
+  /** Cornerstone fell back to CPU rendering (no usable WebGL). */
+  cpuRendering?: boolean;
 }
 
 declare global {
@@ -34,4 +36,9 @@ export function recordRender(viewportId: string, imageIndex: number): number {
     new CustomEvent('medgrid:image-rendered', { detail: { viewportId, imageIndex, count } }),
   );
   return count;
+}
+
+/** A performance mark the benchmark reads to split the time to the first image into its steps. */
+export function mark(step: string): void {
+  performance.mark(`medgrid-${step}`);
 }
