@@ -106,7 +106,7 @@ async function openStudy(fetch: typeof globalThis.fetch) {
   await vi.waitUntil(async () => {
     await flushPromises();
     return wrapper.find('[data-testid="access-row"]').exists();
-  });
+  }, 10_000);
   return wrapper;
 }
 
@@ -120,6 +120,9 @@ describe('sharing panel on the study page', () => {
     expect(wrapper.get('[data-testid="share-doctor-submit"]').attributes('disabled')).toBeDefined();
     await wrapper.get('[data-testid="share-doctor-search"]').setValue('Boh');
     await flushPromises();
+    // Keyboard: the down arrow goes from the search box to the first doctor found.
+    await wrapper.get('[data-testid="share-doctor-search"]').trigger('keydown', { key: 'ArrowDown' });
+    expect((document.activeElement as HTMLElement).dataset.name).toBe('Bohdan Reader');
     await wrapper.get('[data-testid="share-doctor-option"]').trigger('click');
     await wrapper.get('[data-testid="share-doctor-identity"]').setValue(true);
     await wrapper.get('[data-testid="share-doctor-form"]').trigger('submit');

@@ -87,7 +87,7 @@ describe('studies page', () => {
     await vi.waitUntil(async () => {
       await flushPromises();
       return wrapper.vm.$route.name === 'study';
-    });
+    }, 10_000);
     expect(wrapper.vm.$route.fullPath).toBe(`/studies/${study(2).id}`);
   });
 
