@@ -98,6 +98,7 @@ describe('storage pages', () => {
     await row().get('button:not(.danger)').trigger('click');
     expect(server.requests.some((r) => r.body.operationName === 'SetStorageElementStatus')).toBe(false);
     await row().get('[data-testid="se-drain"]').trigger('click');
+    expect(document.activeElement?.getAttribute('data-testid')).toBe('se-drain-confirm');
     await row().get('[data-testid="se-drain-confirm"]').trigger('click');
     await flushPromises();
     expect(
