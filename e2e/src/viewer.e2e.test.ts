@@ -196,6 +196,11 @@ describe('diagnostic viewer against the running system', { timeout: 600_000 }, (
         const px = await pane.pixels();
         assert.ok(px.lit > px.total * 0.02, `${name}: only ${px.lit} of ${px.total} pixels lit`);
         assert.equal(await pane.root.getByTestId('viewport-error').count(), 0, `${name}: no load error`);
+        if (name === 'RLE lossless') {
+          // The owner's access carries identity: the original is served and its patient shows in the overlay.
+          await pane.root.getByTestId('overlay-patient').waitFor();
+          assert.equal(await pane.text('overlay-patient'), 'CompressedSamples CT1');
+        }
         await shot(`series-${name}`);
       }
     });
