@@ -74,10 +74,16 @@ export interface User {
 }
 export const UsersQuery = gql<
   { users: Connection<User> },
-  { search?: string | null; facility?: string | null; first: number; after?: string | null }
+  {
+    search?: string | null;
+    facility?: string | null;
+    kind?: 'person' | 'service' | null;
+    first: number;
+    after?: string | null;
+  }
 >`
-  query Users($search: String, $facility: String, $first: Int, $after: String) {
-    users(search: $search, facility: $facility, first: $first, after: $after) {
+  query Users($search: String, $facility: String, $kind: String, $first: Int, $after: String) {
+    users(search: $search, facility: $facility, kind: $kind, first: $first, after: $after) {
       edges { node { id kind name facility email } }
       pageInfo { hasNextPage endCursor }
     }
@@ -163,10 +169,16 @@ const membershipFields = `id userId userName userFacility groupPath status reque
 
 export const MembershipsQuery = gql<
   { memberships: Connection<Membership> },
-  { status?: MembershipStatus | null; groupPath?: string | null; first: number; after?: string | null }
+  {
+    status?: MembershipStatus | null;
+    groupPath?: string | null;
+    userId?: string | null;
+    first: number;
+    after?: string | null;
+  }
 >`
-  query Memberships($status: MembershipStatus, $groupPath: String, $first: Int, $after: String) {
-    memberships(status: $status, groupPath: $groupPath, first: $first, after: $after) {
+  query Memberships($status: MembershipStatus, $groupPath: String, $userId: String, $first: Int, $after: String) {
+    memberships(status: $status, groupPath: $groupPath, userId: $userId, first: $first, after: $after) {
       edges { node { ${membershipFields} } }
       pageInfo { hasNextPage endCursor }
     }

@@ -11,6 +11,7 @@ export const en = {
     home: 'Overview',
     certificates: 'Certificates',
     accounts: 'Accounts',
+    facilities: 'Facilities and gateways',
     members: 'Members',
     requests: 'Requests',
     groups: 'Groups',
@@ -124,6 +125,15 @@ export const en = {
       downloadPem: 'Download the certificate (PEM)',
       dismiss: 'I have saved it',
     },
+  },
+  facilities: {
+    title: 'Facilities and gateways',
+    intro:
+      'Service accounts by facility: hospital gateways and third-party software, with their roles and certificates.',
+    roles: 'Roles',
+    certificate: 'Current certificate',
+    none: 'none valid: issue one on the Certificates page',
+    until: 'until {date}',
   },
   accounts: {
     title: 'Accounts',

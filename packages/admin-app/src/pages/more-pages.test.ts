@@ -230,6 +230,68 @@ describe('accounts page', () => {
   });
 });
 
+describe('facilities and gateways', () => {
+  it('lists only service accounts, by facility, with their active roles and current certificate', async () => {
+    const cert = (userId: string, status: string, notAfter: string, serial: string) => ({
+      serial,
+      subject: `CN=${userId}`,
+      profile: 'service',
+      userId,
+      notBefore: '2026-01-01T00:00:00Z',
+      notAfter,
+      status,
+      issuedAt: '2026-01-01T00:00:00Z',
+      revokedAt: null,
+      revocationReason: null,
+    });
+    const server = graphqlServer({
+      ...base,
+      Users: {
+        data: {
+          users: conn([
+            { id: 'u-l', kind: 'service', name: 'Lviv gateway', facility: 'lviv', email: null },
+            { id: 'u-k', kind: 'service', name: 'Kyiv gateway', facility: 'kyiv', email: null },
+          ]),
+        },
+      },
+      Memberships: (v: Record<string, unknown>) => ({
+        data: {
+          memberships: conn(
+            v.userId === 'u-k'
+              ? [{ id: 'm1', userId: 'u-k', groupPath: '/medgrid/kyiv', roles: ['GATEWAY'] }]
+              : [],
+          ),
+        },
+      }),
+      Certificates: (v: Record<string, unknown>) => ({
+        data: {
+          certificates: conn(
+            v.userId === 'u-k'
+              ? [
+                  cert('u-k', 'REVOKED', '2027-03-01T00:00:00Z', '3c'),
+                  cert('u-k', 'VALID', '2027-02-01T00:00:00Z', '2b'),
+                ]
+              : [cert('u-l', 'EXPIRED', '2026-02-01T00:00:00Z', '1a')],
+          ),
+        },
+      }),
+    });
+    const wrapper = await mountWithApp(AppShell, { fetch: server.fetch, path: '/facilities' });
+    expect(wrapper.get('[data-testid="page-title"]').text()).toBe('Facilities and gateways');
+    const vars = (op: string) =>
+      server.requests.filter((r) => r.body.operationName === op).map((r) => r.body.variables);
+    expect(vars('Users')[0]).toMatchObject({ kind: 'service' });
+    expect(vars('Memberships')).toEqual(
+      expect.arrayContaining([expect.objectContaining({ userId: 'u-k', status: 'ACTIVE' })]),
+    );
+    const rows = wrapper.findAll('[data-testid="account-row"]');
+    expect(rows.map((r) => r.attributes('data-name'))).toEqual(['Kyiv gateway', 'Lviv gateway']);
+    expect(rows[0]!.get('[data-testid="account-roles"]').text()).toBe('gateway');
+    expect(rows[0]!.get('[data-testid="account-current-certificate"]').text()).toMatch(/^valid until /);
+    expect(rows[1]!.get('[data-testid="account-current-certificate"]').text()).toContain('none valid');
+  });
+});
+
 describe('overview', () => {
   it('lists what ends within 30 days', async () => {
     const server = graphqlServer({

@@ -31,6 +31,12 @@ export const routes: RouteRecordRaw[] = [
   },
   { path: '/certificates', name: 'certificates', component: () => import('../pages/CertificatesPage.vue') },
   { path: '/accounts', name: 'accounts', component: () => import('../pages/AccountsPage.vue') },
+  {
+    path: '/facilities',
+    name: 'facilities',
+    component: () => import('../pages/AccountsPage.vue'),
+    props: { services: true },
+  },
   { path: '/members', name: 'members', component: () => import('../pages/MembersPage.vue') },
   {
     path: '/requests',

@@ -92,6 +92,20 @@ describe('identity GraphQL API: certificates, VO, exports and audit', () => {
       )
     ).renewCertificate;
     assert.equal(r2.pkcs12Base64, null);
+
+    // The facilities view lists service accounts only; an unknown kind is refused.
+    const services = (
+      await q('{ users(kind: "service", first: 100) { edges { node { name kind facility } } } }')
+    ).users.edges.map((e: { node: { name: string; kind: string } }) => e.node);
+    assert.ok(services.some((x: { name: string }) => x.name === 'Gateway Lviv'));
+    assert.ok(services.every((x: { kind: string }) => x.kind === 'service'));
+    const persons = (await q('{ users(kind: "person", first: 100) { edges { node { kind } } } }')).users
+      .edges;
+    assert.ok(
+      persons.length > 0 && persons.every((e: { node: { kind: string } }) => e.node.kind === 'person'),
+    );
+    const wrong = await gql(h, '{ users(kind: "robot") { edges { node { id } } } }', {}, cookie);
+    assert.equal(wrong.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
   });
 
   test('certificate list: status filter and cursor pagination (first/after, at most 100)', async () => {

@@ -66,9 +66,10 @@ export class UserResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('facility', () => String, { nullable: true }) facility?: string,
     @Arg('search', () => String, { nullable: true }) search?: string,
+    @Arg('kind', () => String, { nullable: true, description: 'person or service' }) kind?: string,
   ): Promise<UserConnection> {
     const page = await servicesFor(ctx).users.list(
-      { ...(facility ? { facility } : {}), ...(search ? { search } : {}) },
+      { ...(facility ? { facility } : {}), ...(search ? { search } : {}), ...(kind ? { kind } : {}) },
       pageSize(first),
       after,
     );

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { type Actor, AuditService } from '../audit/audit.service.js';
 import { badInput, conflict, notFound } from '../auth/errors.js';
 import { isUuid, type Page, uuidv7 } from '../identity/ids.util.js';
-import { User, type UserKind } from './user.entity.js';
+import { USER_KINDS, User, type UserKind } from './user.entity.js';
 
 // Same rule as the CA's DN names: letters of any script, digits, space and . - _ ' ’ ( ) & @ №.
 const NAME_RE = /^[\p{L}\p{M}\p{N} .\-_'’()&@№]{1,64}$/u;
@@ -58,12 +58,17 @@ export class UserService {
   }
 
   async list(
-    filter: { facility?: string; search?: string },
+    filter: { facility?: string; search?: string; kind?: string },
     first: number,
     after?: string | null,
   ): Promise<Page<User>> {
     const where: Record<string, unknown> = {};
     if (filter.facility) where.facility = filter.facility;
+    if (filter.kind !== undefined) {
+      if (!(USER_KINDS as readonly string[]).includes(filter.kind))
+        throw badInput('kind is person or service');
+      where.kind = filter.kind;
+    }
     if (filter.search) where.name = { $ilike: `%${filter.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%` };
     if (after) {
       if (!isUuid(after)) throw badInput('invalid cursor');
