@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { AdminJobsPage, AdminStoragePage } from './support/admin-storage-pages.js';
+import { AdminFacilitiesPage, AdminJobsPage, AdminStoragePage } from './support/admin-storage-pages.js';
 import { AppShellPage, launchBrowser, withPage } from './support/browser.js';
 import { developmentAccounts, SignInPage } from './support/identity-pages.js';
 import { artifactName, repoRoot } from './support/paths.js';
@@ -99,6 +99,18 @@ describe('admin storage pages against the running system', { timeout: 300_000 },
     uploadedBytes = files.reduce((n, f) => n + f.length, 0);
     const r = await stowMtls(system, accounts.doctor.p12Path, accounts.doctor.password, files);
     assert.equal(r.status, 200, r.text.slice(0, 500));
+  });
+
+  it('Facilities and gateways lists the embedded gateway with its role and its valid certificate, no people', async () => {
+    await withPage(browser, 'admin-facilities', async (page) => {
+      await page.goto(`${system.baseUrl}/admin/facilities`);
+      await new SignInPage(page).signIn(developmentAccounts(system.dataDir).admin);
+      const facilities = await new AdminFacilitiesPage(page, system.baseUrl).open();
+      assert.deepEqual(await facilities.names(), ['Embedded Gateway']);
+      const gw = await facilities.account('Embedded Gateway');
+      assert.equal(gw.roles, 'gateway');
+      assert.match(gw.certificate, /^valid until /);
+    });
   });
 
   it('the storage page shows the SE with its objects and bytes; both charts draw today from real data', async () => {

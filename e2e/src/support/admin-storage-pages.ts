@@ -159,3 +159,34 @@ export class AdminJobsPage {
     );
   }
 }
+
+/** Admin app: Facilities and gateways (service accounts with roles and current certificate). */
+export class AdminFacilitiesPage {
+  constructor(
+    readonly page: Page,
+    readonly baseUrl: string,
+  ) {}
+
+  async open(): Promise<this> {
+    await this.page.goto(`${this.baseUrl}/admin/facilities`);
+    await this.page.getByTestId('account-row').first().waitFor({ timeout: T });
+    return this;
+  }
+
+  /** Roles and current-certificate text of one service account, once its details have arrived. */
+  async account(name: string): Promise<{ roles: string; certificate: string }> {
+    const row = this.page.locator(`[data-testid="account-row"][data-name="${name}"]`);
+    const roles = row.getByTestId('account-roles');
+    await roles.filter({ hasText: /\S/ }).waitFor({ timeout: T });
+    return {
+      roles: (await roles.textContent())?.trim() ?? '',
+      certificate: (await row.getByTestId('account-current-certificate').textContent())?.trim() ?? '',
+    };
+  }
+
+  async names(): Promise<string[]> {
+    return this.page
+      .getByTestId('account-row')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-name') ?? ''));
+  }
+}
