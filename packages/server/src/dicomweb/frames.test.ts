@@ -36,7 +36,7 @@ function twoFragmentsPerFrame(bytes: Buffer, opts: { emptyTable?: boolean } = {}
     }
   }
   const bot = Buffer.alloc(opts.emptyTable ? 0 : offsets.length * 4);
-  if (!opts.emptyTable) offsets.forEach((o, i) => bot.writeUInt32LE(o, i * 4));
+  if (!opts.emptyTable) for (const [i, o] of offsets.entries()) bot.writeUInt32LE(o, i * 4);
   const head = Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]); // (7FE0,0010) OB, undefined length
   const end = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
   return Buffer.concat([p.data.subarray(0, pixel.offset), head, item(bot), ...items, end]);
