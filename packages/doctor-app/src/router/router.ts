@@ -7,7 +7,8 @@ import {
   type RouterHistory,
 } from 'vue-router';
 import HomePage from '../pages/HomePage.vue';
-import { loadViewerPage, prefetchViewer } from '../viewer/viewer.prefetch.js';
+import ViewerRoute from '../viewer/ViewerRoute.vue';
+import { prefetchViewer } from '../viewer/viewer.prefetch.js';
 
 // Every section but the start page loads lazily, keeping the first bundle small.
 const StudiesPage = () => import('../studies/StudiesPage.vue');
@@ -36,7 +37,7 @@ export const routes: RouteRecordRaw[] = [
     // Cornerstone3D is large: the viewer is its own chunk, loaded only when a study is opened.
     path: '/studies/:studyUid/view',
     name: 'viewer',
-    component: loadViewerPage,
+    component: ViewerRoute,
     meta: { title: 'viewer.toolbar', fullBleed: true },
   },
   { path: '/:rest(.*)*', name: 'not-found', component: () => import('../pages/NotFoundPage.vue') },
