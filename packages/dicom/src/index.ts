@@ -23,6 +23,13 @@ export { keywordOf, lookupTag, tagOfKeyword } from './dict/dictionary.service.js
 export { DicomError, type DicomErrorCode, isDicomError } from './errors/dicom.error.js';
 export { decodeText, parseCharsets } from './parse/charset.decoder.js';
 export type { DicomElement, DicomItem, ParsedDicom } from './parse/dataset.model.js';
+export {
+  bulkDataAt,
+  type DicomJson,
+  type DicomJsonAttribute,
+  type ElementPath,
+  toDicomJson,
+} from './parse/dicom-json.service.js';
 export { dumpText, dumpTree } from './parse/dump.service.js';
 export { encodeElements, type SimpleElement } from './parse/element.writer.js';
 export { type ParseOptions, parseDicom } from './parse/parse.service.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { restore } from '@medgrid/dicom';
+import { bulkDataAt, parseDicom, restore, toDicomJson } from '@medgrid/dicom';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Actor, AuditService } from '../audit/audit.service.js';
@@ -267,24 +267,34 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
         ...(p.sop ? { sopInstanceUid: p.sop } : {}),
       });
       if (!instances.length) return reply.code(404).send({ error: 'no such instance' });
-      if (metadata) {
-        const series = new Map((await r.c.studies.series([r.a.study.id])).map((s) => [s.id, s]));
-        return reply
-          .type('application/dicom+json')
-          .send(
-            JSON.stringify(instances.map((i) => instanceJson(deps, r.a.study, series.get(i.seriesId)!, i))),
-          );
-      }
+      const series = metadata
+        ? new Map((await r.c.studies.series([r.a.study.id])).map((s) => [s.id, s]))
+        : null;
       const bodies: Buffer[] = [];
+      const json: Json[] = [];
       let originals = 0;
       for (const inst of instances) {
         const out = await objectFor(r.c.studies, deps.studies, r.a, inst);
         if (!out) return reply.code(503).send({ error: 'object not available yet; retry later' });
         if (out.original) originals++;
-        bodies.push(out.bytes);
+        if (!series) {
+          bodies.push(out.bytes);
+          continue;
+        }
+        // The whole dataset of the object this grant may see (original or de-identified), binary values by
+        // BulkDataURI; the stored UIDs address it.
+        const se = series.get(inst.seriesId)!;
+        const base = `${deps.studies.publicUrl}/dicomweb/studies/${r.a.study.studyUid}/series/${se.seriesUid}/instances/${inst.sopInstanceUid}`;
+        json.push({
+          ...(toDicomJson(parseDicom(out.bytes), {
+            bulkDataUri: (path) => `${base}/bulkdata/${path}`,
+          }) as Json),
+          '00081190': el('UR', base),
+        });
       }
       audit(r.c.em, r.c.actor, r.a, instances.length, originals);
       await r.c.em.flush();
+      if (metadata) return reply.type('application/dicom+json').send(JSON.stringify(json));
       const boundary = randomBytes(16).toString('hex');
       return reply
         .type(`multipart/related; type="application/dicom"; boundary=${boundary}`)
@@ -328,6 +338,33 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
       return reply
         .type(`multipart/related; type="application/octet-stream"; boundary=${boundary}`)
         .send(buildMultipart(boundary, type, got.frames));
+    });
+
+    // Bulk data (PS3.18 §10.4.1.1.5): one binary value of an instance, as its metadata's BulkDataURI names it.
+    scope.get('/dicomweb/studies/:study/series/:series/instances/:sop/bulkdata/*', async (req, reply) => {
+      const p = req.params as { study: string; series: string; sop: string; '*': string };
+      const r = await withStudy(req, reply, p.study);
+      if (!r) return reply;
+      const [inst] = await r.c.studies.instances(r.a.study.id, {
+        seriesUid: p.series,
+        sopInstanceUid: p.sop,
+      });
+      if (!inst) return reply.code(404).send({ error: 'no such instance' });
+      const out = await objectFor(r.c.studies, deps.studies, r.a, inst);
+      if (!out) return reply.code(503).send({ error: 'object not available yet; retry later' });
+      let value: Buffer | undefined;
+      try {
+        value = bulkDataAt(parseDicom(out.bytes), p['*']);
+      } catch {
+        value = undefined;
+      }
+      if (!value) return reply.code(404).send({ error: 'no bulk data at that path' });
+      audit(r.c.em, r.c.actor, r.a, 1, out.original ? 1 : 0);
+      await r.c.em.flush();
+      const boundary = randomBytes(16).toString('hex');
+      return reply
+        .type(`multipart/related; type="application/octet-stream"; boundary=${boundary}`)
+        .send(buildMultipart(boundary, 'application/octet-stream', [value]));
     });
 
     // WADO-URI (PS3.18 §9): one whole Part 10 object, not multipart. The viewer's image loader (Cornerstone

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { findElement, parseDicom, readString } from '@medgrid/dicom';
 import {
   account,
   baseUrl,
@@ -82,6 +83,7 @@ describe('studies authorisation matrix: 8 roles × every study query, mutation a
   let sopUid = '';
   let originalSha = '';
   let originalBytes: Buffer = Buffer.alloc(0);
+  let originalName = '';
   let bystander = '';
   let deidBytes: Buffer = Buffer.alloc(0);
   const files = [
@@ -123,6 +125,9 @@ describe('studies authorisation matrix: 8 roles × every study query, mutation a
     const bytes = readFileSync(path.join(CORPUS, files[0]!));
     originalSha = sha(bytes);
     originalBytes = bytes;
+    const parsed = parseDicom(bytes);
+    originalName = readString(parsed.data, findElement(parsed.elements, 0x00100010)!).trim();
+    assert.ok(originalName.length > 0, 'the test file names its patient');
     const r = await stow(h, creds.get('owner'), [bytes]);
     assert.equal(r.status, 200, r.body.toString());
     const item = JSON.parse(r.body.toString())['00081199'].Value[0];
@@ -349,6 +354,40 @@ describe('studies authorisation matrix: 8 roles × every study query, mutation a
         run: async (r) => {
           const x = await request(h, wadoUri, creds.get(r));
           return x.status === 200 && sha(x.body) === originalSha;
+        },
+      },
+      'WADO metadata: the whole dataset, pixel data by BulkDataURI': {
+        allow: GRANTED,
+        run: async (r) => {
+          const x = await request(h, `${instUrl}/metadata`, creds.get(r));
+          if (x.status !== 200) return false;
+          const [m] = JSON.parse(x.body.toString()) as Record<
+            string,
+            { Value?: unknown[]; BulkDataURI?: string }
+          >[];
+          return (
+            m?.['00280010']?.Value?.[0] === 512 &&
+            m['7FE00010']?.BulkDataURI === `${h.config.identity.publicUrl}${instUrl}/bulkdata/7FE00010`
+          );
+        },
+      },
+      "WADO metadata with the original's patient name": {
+        allow: IDENTITY,
+        run: async (r) => {
+          const x = await request(h, `${instUrl}/metadata`, creds.get(r));
+          if (x.status !== 200) return false;
+          const [m] = JSON.parse(x.body.toString()) as Record<
+            string,
+            { Value?: { Alphabetic?: string }[] }
+          >[];
+          return m?.['00100010']?.Value?.[0]?.Alphabetic === originalName;
+        },
+      },
+      'WADO bulkdata (pixel data)': {
+        allow: GRANTED,
+        run: async (r) => {
+          const x = await request(h, `${instUrl}/bulkdata/7FE00010`, creds.get(r));
+          return x.status === 200 && parts(x)[0]?.length === 512 * 512 * 2;
         },
       },
       'WADO frames': {
