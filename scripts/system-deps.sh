@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(chromium fonts-dejavu-core dcmtk orthanc orthanc-dicomweb dicom3tools libgdcm-tools
   xrootd-server xrootd-server-plugins xrootd-plugins xrootd-voms-plugins xrootd-client voms-clients
-  davix docker-compose openssl curl ca-certificates procps psmisc)
+  davix wrk docker-compose openssl curl ca-certificates procps psmisc)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
