@@ -45,6 +45,8 @@ export interface StudiesConfig {
   kekPrevious: string[];
   /** Largest STOW-RS / upload request body, in bytes. */
   maxUploadBytes: number;
+  /** Per STOW-RS request, bytes of parts kept in memory before they go to sealed files. */
+  stowMemoryBytes: number;
   /** Queue a `store` job with the storage worker for each new object (off: objects stay in the spool). */
   storeJobs: boolean;
   /** Replication policy for new objects (MEDGRID_COPIES). */
@@ -210,6 +212,11 @@ export const CONFIG_VARIABLES = [
     doc: 'Replication policy: verified copies on distinct SEs for every new object. The spool file is removed once they exist; until then it stays (a policy the SEs cannot meet keeps it, and the admin app shows the object under-replicated).',
   },
   {
+    name: 'MEDGRID_STOW_MEMORY_BYTES',
+    default: '33554432',
+    doc: 'How much of one STOW-RS request may wait in memory; the rest of its parts wait on disk, sealed (AES-256-GCM, key in memory only).',
+  },
+  {
     name: 'MEDGRID_MAX_UPLOAD_BYTES',
     default: '2147483648',
     doc: 'Largest STOW-RS request body accepted, in bytes.',
@@ -339,6 +346,7 @@ export function loadConfig(env: Env = process.env): MedgridConfig {
         .filter((k) => k !== '')
         .map((k) => keyVar(k, 'MEDGRID_KEK_PREVIOUS')),
       maxUploadBytes: int(env, 'MEDGRID_MAX_UPLOAD_BYTES', 2 ** 31, 1024, 2 ** 40),
+      stowMemoryBytes: int(env, 'MEDGRID_STOW_MEMORY_BYTES', 32 * 2 ** 20, 0, 2 ** 32),
       storeJobs: bool(env, 'MEDGRID_STORE_JOBS', environment !== 'test'),
       copies: int(env, 'MEDGRID_COPIES', defaultCopies(env), 1, 10),
     },

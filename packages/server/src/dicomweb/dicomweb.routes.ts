@@ -47,7 +47,15 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
         const boundary = boundaryOf(req.headers['content-type']);
         const type = typeParamOf(req.headers['content-type']);
         if (!boundary || (type && type !== 'application/dicom')) return { unsupported: true };
-        return { spooled: await spoolMultipart(payload, boundary, partStore, deps.studies.maxUploadBytes) };
+        return {
+          spooled: await spoolMultipart(
+            payload,
+            boundary,
+            partStore,
+            deps.studies.maxUploadBytes,
+            deps.studies.stowMemoryBytes,
+          ),
+        };
       },
     );
     scope.addContentTypeParser(
@@ -99,7 +107,7 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
         spooled = body.spooled;
         bodies = spooled
           .filter((p) => !p.contentType || /^application\/dicom/i.test(p.contentType))
-          .map((p) => () => partStore.read(p.file));
+          .map((p) => () => partStore.read(p));
       }
       const ingest = new IngestService(c.em, deps.studies);
       const gateway = c.principal.kind === 'service' && c.principal.roles.some((r) => r.role === 'gateway');

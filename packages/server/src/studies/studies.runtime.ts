@@ -27,6 +27,8 @@ export class StudiesRuntime {
     readonly spoolDir: string,
     readonly publicUrl: string,
     readonly maxUploadBytes: number,
+    /** Per STOW-RS request, bytes of parts held in memory before the rest go to sealed files. */
+    readonly stowMemoryBytes: number,
     /** Null: objects stay in the spool (tests, or no worker); see MEDGRID_STORE_JOBS. */
     public storage: StorageSink | null = null,
   ) {
@@ -44,6 +46,7 @@ export class StudiesRuntime {
       path.join(config.dataDir, 'spool'),
       config.identity.publicUrl,
       config.studies.maxUploadBytes,
+      config.studies.stowMemoryBytes,
     );
   }
 
