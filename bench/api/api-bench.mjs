@@ -166,7 +166,7 @@ function writeDocs(r, wrkP99, non2xx) {
   const head = '## Studies API and STOW-RS (bench/api)';
   const section = `${head}
 
-Command: \`pnpm build && node bench/api/api-bench.mjs ${STUDIES} ${PER_STUDY} --write-docs\` (${cpus().length} x ${cpus()[0]?.model},
+Command: \`pnpm build && pnpm exec node bench/api/api-bench.mjs ${STUDIES} ${PER_STUDY} --write-docs\` (${cpus().length} x ${cpus()[0]?.model},
 ${process.version}, measured ${r.at.slice(0, 16)}Z, load average ${loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}). The database is the machine's PostgreSQL 15 (a throwaway database), seeded by SQL with
@@ -177,7 +177,7 @@ the server is the real Fastify + Apollo app on loopback HTTP with the session co
 |---|---|---|
 | \`studies(first: 50)\`, 2,000 sequential requests after 200 warm-up | p50 ${r.studiesFirst50.p50.toFixed(2)} ms, p95 ${r.studiesFirst50.p95.toFixed(2)} ms, p99 ${r.studiesFirst50.p99.toFixed(2)} ms | p95 < 20 ms |
 | same query, \`wrk -t2 -c32 -d10s\` | ${r.wrkConcurrency32RequestsPerSecond.toFixed(0)} requests/s (p99 ${wrkP99}, non-2xx ${non2xx}) | reported |
-| STOW-RS ingest, ${r.stow.instances} corpus instances in batches of 8: MedGrid (parts streamed to sealed files, de-identify, encrypt identity, spool) | ${r.stow.medgridPerSecond.toFixed(1)} instances/s | |
+| STOW-RS ingest, ${r.stow.instances} corpus instances in batches of 8: MedGrid (parts in memory up to 32 MiB per request, de-identify, encrypt identity, spool) | ${r.stow.medgridPerSecond.toFixed(1)} instances/s | |
 | same instances to Orthanc 1.10's STOW-RS (orthanc-dicomweb), same run | ${r.stow.orthancPerSecond.toFixed(1)} instances/s | reported |
 
 p95 target ${r.studiesFirst50.p95 < 20 ? 'met' : 'NOT met'}. The STOW figure is rough: ${r.stow.instances} instances, one client, one run.
