@@ -219,6 +219,35 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
       return { c, a };
     };
 
+    /**
+     * One instance's object as this access may see it (`original: false` forces the de-identified one), or null
+     * once the refusal is sent: 404 no study access or no such instance, 503 not readable yet.
+     */
+    const withObject = async (
+      req: FastifyRequest,
+      reply: FastifyReply,
+      uids: { study: string; series: string; sop: string },
+      original = true,
+    ) => {
+      const r = await withStudy(req, reply, uids.study);
+      if (!r) return null;
+      const [inst] = await r.c.studies.instances(r.a.study.id, {
+        seriesUid: uids.series,
+        sopInstanceUid: uids.sop,
+      });
+      if (!inst) {
+        reply.code(404).send({ error: 'no such instance' });
+        return null;
+      }
+      const access = original ? r.a : { ...r.a, withIdentity: false };
+      const out = await objectFor(r.c.studies, deps.studies, access, inst);
+      if (!out) {
+        reply.code(503).send({ error: 'object not available yet; retry later' });
+        return null;
+      }
+      return { ...r, inst, out };
+    };
+
     scope.get('/dicomweb/studies/:study/series', async (req, reply) => {
       const { study } = req.params as { study: string };
       const r = await withStudy(req, reply, study);
@@ -321,15 +350,9 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
     scope.get('/dicomweb/studies/:study/series/:series/instances/:sop/frames/:frames', async (req, reply) => {
       const p = req.params as { study: string; series: string; sop: string; frames: string };
       const wanted = p.frames.split(',').map((f) => Number(f));
-      const r = await withStudy(req, reply, p.study);
+      const r = await withObject(req, reply, p, false);
       if (!r) return reply;
-      const [inst] = await r.c.studies.instances(r.a.study.id, {
-        seriesUid: p.series,
-        sopInstanceUid: p.sop,
-      });
-      if (!inst) return reply.code(404).send({ error: 'no such instance' });
-      const out = await objectFor(r.c.studies, deps.studies, { ...r.a, withIdentity: false }, inst);
-      if (!out) return reply.code(503).send({ error: 'object not available yet; retry later' });
+      const { inst, out } = r;
       let got: ReturnType<typeof framesOf>;
       try {
         got = framesOf(out.bytes, wanted);
@@ -351,15 +374,9 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
     // Bulk data (PS3.18 §10.4.1.1.5): one binary value of an instance, as its metadata's BulkDataURI names it.
     scope.get('/dicomweb/studies/:study/series/:series/instances/:sop/bulkdata/*', async (req, reply) => {
       const p = req.params as { study: string; series: string; sop: string; '*': string };
-      const r = await withStudy(req, reply, p.study);
+      const r = await withObject(req, reply, p);
       if (!r) return reply;
-      const [inst] = await r.c.studies.instances(r.a.study.id, {
-        seriesUid: p.series,
-        sopInstanceUid: p.sop,
-      });
-      if (!inst) return reply.code(404).send({ error: 'no such instance' });
-      const out = await objectFor(r.c.studies, deps.studies, r.a, inst);
-      if (!out) return reply.code(503).send({ error: 'object not available yet; retry later' });
+      const { out } = r;
       let value: Buffer | undefined;
       try {
         value = bulkDataAt(parseDicom(out.bytes), p['*']);
@@ -388,15 +405,9 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
       if (!wanted.includes('application/dicom') && !wanted.includes('*/*')) {
         return reply.code(406).send({ error: 'only contentType=application/dicom is served' });
       }
-      const r = await withStudy(req, reply, q.studyUID);
+      const r = await withObject(req, reply, { study: q.studyUID, series: q.seriesUID, sop: q.objectUID });
       if (!r) return reply;
-      const [inst] = await r.c.studies.instances(r.a.study.id, {
-        seriesUid: q.seriesUID,
-        sopInstanceUid: q.objectUID,
-      });
-      if (!inst) return reply.code(404).send({ error: 'no such instance' });
-      const out = await objectFor(r.c.studies, deps.studies, r.a, inst);
-      if (!out) return reply.code(503).send({ error: 'object not available yet; retry later' });
+      const { out } = r;
       audit(r.c.em, r.c.actor, r.a, 1, out.original ? 1 : 0);
       await r.c.em.flush();
       return reply.type('application/dicom').header('cache-control', 'private, no-store').send(out.bytes);
