@@ -79,13 +79,18 @@ export class DeidCache {
     }
     const fh = await fs.open(tmp, 'w');
     try {
-      let pending = items.map((i) => i.bytes);
-      let written = 0;
-      while (written < offset) {
-        const r = await fh.writev(pending);
-        if (r.bytesWritten === 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
-        written += r.bytesWritten;
-        pending = skipBytes(pending, r.bytesWritten);
+      // Flushed in steps of about PACK_FLUSH_BYTES: one big flush would hold up the spool's per-instance
+      // fdatasync (C-STORE latency) behind it on the same device.
+      let chunk: Buffer[] = [];
+      let chunkBytes = 0;
+      for (let i = 0; i < items.length; i++) {
+        chunk.push(items[i]!.bytes);
+        chunkBytes += items[i]!.bytes.length;
+        if (chunkBytes < PACK_FLUSH_BYTES && i < items.length - 1) continue;
+        await writeAll(fh, chunk, chunkBytes);
+        if (i < items.length - 1) await fh.datasync();
+        chunk = [];
+        chunkBytes = 0;
       }
       await fh.sync();
     } catch (err) {
@@ -97,6 +102,24 @@ export class DeidCache {
     await fs.rename(tmp, path.join(this.dir, 'packs', name));
     await syncDir(path.join(this.dir, 'packs'));
     return refs;
+  }
+}
+
+/** Longest a batch waits for the spool to be quiet before each instance (so that it cannot starve). */
+const SETTLE_MAX_MS = 5;
+
+/** How much of a pack is written between two flushes. */
+const PACK_FLUSH_BYTES = 1024 * 1024;
+
+async function writeAll(fh: fs.FileHandle, parts: Buffer[], total: number): Promise<void> {
+  let pending = parts;
+  let written = 0;
+  // writev may write less than asked (for example when the disk fills up): loop or fail.
+  while (written < total) {
+    const r = await fh.writev(pending);
+    if (r.bytesWritten === 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+    written += r.bytesWritten;
+    pending = skipBytes(pending, r.bytesWritten);
   }
 }
 
@@ -213,6 +236,8 @@ export class IngestPipeline {
     const done: string[] = [];
     for (const job of batch) {
       try {
+        // De-identify while the association waits for the network, not while a C-STORE waits for its flush.
+        await spool.settled(SETTLE_MAX_MS);
         const p = this.prepare(job.file ?? (await spool.read(job.spoolId)), job.attrs);
         job.file = undefined;
         // Let the network (and C-STORE responses) in between instances.

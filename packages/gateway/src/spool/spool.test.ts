@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { closeSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { DeidCache } from '../ingest/ingest.service.js';
 import { tempDir } from '../testing/harness.js';
 import { Spool } from './spool.js';
 
@@ -39,5 +40,42 @@ describe('spool (slots and files)', () => {
     assert.match(await again.write([Buffer.from('y')]), /^slot-/);
     await again.close();
     assert.deepEqual(readdirSync(path.join(dir, 'tmp')), []);
+  });
+  test('background work waits for in-flight writes (settled), and never longer than its bound', async () => {
+    const dir = tempDir('medgrid-spool-');
+    dirs.push(dir);
+    const s = new Spool(dir, { slots: 1, slotBytes: 4 * 1024 * 1024 });
+    await s.openSlots();
+    await s.settled(10_000); // idle: at once
+    const order: string[] = [];
+    const w = s.write([Buffer.alloc(3 * 1024 * 1024, 5)]).then((id) => {
+      order.push('write');
+      return id;
+    });
+    await s.settled(10_000).then(() => order.push('settled'));
+    assert.deepEqual(order, ['write', 'settled']);
+    assert.equal((await s.read(await w)).length, 3 * 1024 * 1024);
+    // The bound: a write that never finishes cannot hold background work.
+    const stuck = new Spool(dir, { slots: 0 });
+    (stuck as unknown as { writing: number }).writing = 1;
+    const t = Date.now();
+    await stuck.settled(50);
+    assert.ok(Date.now() - t < 5_000);
+    await s.close();
+  });
+
+  test('cache packs flushed in steps keep every object intact', async () => {
+    const dir = tempDir('medgrid-cache-');
+    dirs.push(dir);
+    const cache = new DeidCache(dir);
+    // 3.4 MiB in objects of different sizes: several flush steps, one step boundary inside the list.
+    const items = [700_000, 1_200_000, 5, 900_000, 800_000].map((n, i) => ({
+      deidSopUid: `2.25.${i}`,
+      bytes: Buffer.alloc(n, i + 1),
+    }));
+    const refs = await cache.putMany(items);
+    for (const it of items) assert.deepEqual(await cache.get(refs.get(it.deidSopUid)), it.bytes);
+    assert.deepEqual(readdirSync(path.join(dir, 'tmp')), []);
+    assert.equal(readdirSync(path.join(dir, 'packs')).length, 1);
   });
 });

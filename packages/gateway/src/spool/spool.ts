@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -11,7 +20,7 @@ const SLOT_HEADER = 16; // magic u32, length u32, crc32 u32, reserved u32
  * Durable spool for received instances. Two kinds of entries, both complete and durable before `write`
  * resolves:
  * - slots: pre-allocated, zero-filled files under `slots/` (created and fsynced once). An instance is written
- *   in place with a header (magic, length, CRC-32) and fdatasync'ed: no new name, no directory fsync, no
+ *   in place with a header (magic, length, CRC-32) through an O_DSYNC descriptor: no new name, no directory fsync, no
  *   journal commit, so the C-STORE response waits for one data flush only. A slot whose header or CRC does not
  *   check out (a write cut short by a crash, which never got Success) is treated as empty.
  * - files, for instances larger than a slot or when every slot is busy: written under `tmp/`, fsynced,
@@ -25,6 +34,8 @@ export class Spool {
   /** The spool directory, kept open so each write costs one directory fsync and no extra open/close. */
   private dirHandle: Promise<fs.FileHandle> | undefined;
   private readonly slots: (fs.FileHandle | undefined)[] = [];
+  /** The same slot files opened O_DSYNC: each write returns only once it is on stable storage. */
+  private readonly syncSlots: (fs.FileHandle | undefined)[] = [];
   private readonly freeSlots: number[] = [];
   /** Slots that hold an instance found at start-up, until it is processed. */
   private readonly usedSlots = new Set<number>();
@@ -73,6 +84,7 @@ export class Spool {
         }
       }
       this.slots[i] = await fs.open(name, 'r+');
+      this.syncSlots[i] = await fs.open(name, constants.O_RDWR | constants.O_DSYNC);
     }
     if (created) await syncDir(this.slotDir);
     for (let i = 0; i < this.slots.length; i++)
@@ -87,8 +99,39 @@ export class Spool {
     return names.length;
   }
 
+  private writing = 0;
+  private quiet: (() => void)[] = [];
+
+  /**
+   * Resolves when no write is in flight, or after `maxMs`. Background work waits here so that a C-STORE
+   * response is not held up behind it when the flush completes.
+   */
+  async settled(maxMs: number): Promise<void> {
+    if (this.writing === 0) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, maxMs);
+      const quiet = this.quiet;
+      function done() {
+        clearTimeout(t);
+        const i = quiet.indexOf(done);
+        if (i >= 0) quiet.splice(i, 1);
+        resolve();
+      }
+      quiet.push(done);
+    });
+  }
+
   /** Writes the parts as one entry; resolves with its id only once it is durably on disk. */
   async write(parts: Buffer[]): Promise<string> {
+    this.writing++;
+    try {
+      return await this.writeEntry(parts);
+    } finally {
+      if (--this.writing === 0) for (const r of this.quiet.splice(0)) r();
+    }
+  }
+
+  private async writeEntry(parts: Buffer[]): Promise<string> {
     let total = 0;
     for (const p of parts) total += p.length;
     if (total + SLOT_HEADER <= this.slotBytes && this.freeSlots.length) {
@@ -100,7 +143,9 @@ export class Spool {
       header.writeUInt32LE(SLOT_MAGIC, 0);
       header.writeUInt32LE(total, 4);
       header.writeUInt32LE(crc, 8);
-      const fh = this.slots[n]!;
+      // O_DSYNC makes write and flush one thread-pool call: a separate fdatasync would wait a second time
+      // for the event loop, which is busy de-identifying earlier instances.
+      const fh = this.syncSlots[n]!;
       let pending = [header, ...parts];
       let pos = 0;
       while (pending.length) {
@@ -109,7 +154,6 @@ export class Spool {
         pos += r.bytesWritten;
         pending = skip(pending, r.bytesWritten);
       }
-      await fh.datasync();
       return `slot-${n}`;
     }
     return this.writeFile(parts);
@@ -153,7 +197,7 @@ export class Spool {
     const h = this.dirHandle;
     this.dirHandle = undefined;
     await (await h)?.close();
-    for (const fh of this.slots.splice(0)) await fh?.close();
+    for (const fh of [...this.slots.splice(0), ...this.syncSlots.splice(0)]) await fh?.close();
     this.freeSlots.length = 0;
   }
 
