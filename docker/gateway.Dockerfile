@@ -43,7 +43,7 @@ COPY --from=build /app/packages/dicom/package.json packages/dicom/
 COPY --from=build /app/packages/dicom/dist packages/dicom/dist
 COPY --from=build /app/packages/gateway/package.json packages/gateway/
 COPY --from=build /app/packages/gateway/dist packages/gateway/dist
-RUN mkdir -p /var/lib/medgrid && chown node:node /var/lib/medgrid
+RUN mkdir -p /var/lib/medgrid /etc/medgrid/gateway-tls && chown node:node /var/lib/medgrid /etc/medgrid/gateway-tls
 USER node
 VOLUME ["/var/lib/medgrid"]
 EXPOSE 11112

@@ -62,7 +62,8 @@ COPY --from=build /app/packages/server/package.json packages/server/
 COPY --from=build /app/packages/server/dist packages/server/dist
 COPY --from=build /app/packages/doctor-app/dist packages/doctor-app/dist
 COPY --from=build /app/packages/admin-app/dist packages/admin-app/dist
-RUN mkdir -p /var/lib/medgrid && chown node:node /var/lib/medgrid
+# /var/lib/medgrid-gateway-tls: where `admin service-credentials` writes the gateway's PEM files (compose gateway-credentials).
+RUN mkdir -p /var/lib/medgrid /var/lib/medgrid-gateway-tls && chown node:node /var/lib/medgrid /var/lib/medgrid-gateway-tls
 USER node
 VOLUME ["/var/lib/medgrid"]
 EXPOSE 8080

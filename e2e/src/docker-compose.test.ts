@@ -22,6 +22,9 @@ interface Service {
   environment?: Record<string, string>;
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
+  restart?: string;
+  command?: string[];
+  volumes?: string[];
 }
 
 /** The resolved configuration, as JSON (PyYAML ships with docker-compose). */
@@ -35,7 +38,15 @@ function resolvedConfig(): { services: Record<string, Service>; volumes: Record<
 describe('docker/compose.yaml', () => {
   it('passes `docker-compose config` and lists the whole system', () => {
     const services = compose('config', '--services').trim().split('\n').sort();
-    assert.deepEqual(services, ['gateway', 'gateway-db', 'postgres', 'server', 'worker', 'xrootd']);
+    assert.deepEqual(services, [
+      'gateway',
+      'gateway-credentials',
+      'gateway-db',
+      'postgres',
+      'server',
+      'worker',
+      'xrootd',
+    ]);
   });
 
   it('builds the MedGrid services from their Dockerfiles, as a non-root user, with DATABASE_URL', () => {
@@ -53,15 +64,62 @@ describe('docker/compose.yaml', () => {
     assert.notEqual(services.gateway!.environment!.DATABASE_URL, services.server!.environment!.DATABASE_URL);
   });
 
-  it('gives every service a healthcheck and starts dependants only once they are healthy', () => {
+  it('gives every long-running service a healthcheck and starts dependants only once they are healthy (one-shots: completed)', () => {
     const { services } = resolvedConfig();
+    const oneShot = (name: string) => services[name]!.restart === 'no';
+    assert.deepEqual(Object.keys(services).filter(oneShot), ['gateway-credentials']);
     for (const [name, service] of Object.entries(services)) {
-      assert.ok(service.healthcheck?.test?.length, `${name} has no healthcheck`);
+      if (!oneShot(name)) assert.ok(service.healthcheck?.test?.length, `${name} has no healthcheck`);
       for (const [dep, { condition }] of Object.entries(service.depends_on ?? {})) {
-        assert.equal(condition, 'service_healthy', `${name} -> ${dep}`);
+        assert.equal(
+          condition,
+          oneShot(dep) ? 'service_completed_successfully' : 'service_healthy',
+          `${name} -> ${dep}`,
+        );
       }
     }
     assert.deepEqual(Object.keys(services.worker!.depends_on ?? {}).sort(), ['postgres', 'server', 'xrootd']);
+  });
+
+  it('the gateway uploads over mutual TLS with the certificate gateway-credentials issues, by a name the server certificate carries', () => {
+    const { services } = resolvedConfig();
+    const gw = services.gateway!.environment!;
+    const creds = services['gateway-credentials']!;
+    assert.match(gw.MEDGRID_GATEWAY_STOW_URL ?? '', /^https:\/\/server:8443\/dicomweb\/studies$/);
+    assert.match(gw.MEDGRID_GATEWAY_WADO_URL ?? '', /^https:\/\/server:8443\/dicomweb$/);
+    assert.equal(services.server!.environment!.MEDGRID_TLS_PORT, '8443');
+    assert.ok(services.server!.environment!.MEDGRID_TLS_DNS_NAMES?.split(',').includes('server'));
+    // The credentials land in one volume: written by the one-shot, read-only for the gateway.
+    const dir = creds.command![creds.command!.indexOf('--dir') + 1]!;
+    assert.deepEqual(creds.command!.slice(2, 4), ['admin', 'service-credentials']);
+    const volumeAt = (svc: Service, target: string) =>
+      (svc.volumes ?? [])
+        .map((v) =>
+          typeof v === 'string'
+            ? v
+            : `${(v as { source: string }).source}:${(v as { target: string }).target}`,
+        )
+        .find((v) => v.split(':')[1] === target)
+        ?.split(':')[0];
+    const tlsDir = path.posix.dirname(gw.MEDGRID_GATEWAY_TLS_CERT!);
+    assert.ok(volumeAt(creds, dir), 'gateway-credentials writes to no volume');
+    assert.equal(volumeAt(services.gateway!, tlsDir), volumeAt(creds, dir));
+    for (const k of [
+      'MEDGRID_GATEWAY_TLS_CERT',
+      'MEDGRID_GATEWAY_TLS_KEY',
+      'MEDGRID_GATEWAY_TLS_CA',
+    ] as const) {
+      assert.equal(path.posix.dirname(gw[k]!), tlsDir, k);
+    }
+    assert.deepEqual(
+      [gw.MEDGRID_GATEWAY_TLS_CERT, gw.MEDGRID_GATEWAY_TLS_KEY, gw.MEDGRID_GATEWAY_TLS_CA].map((f) =>
+        path.posix.basename(f!),
+      ),
+      ['service.pem', 'service.key', 'ca.pem'],
+    );
+    // The one-shot reads the CA the server keeps in its data volume.
+    assert.equal(creds.environment!.MEDGRID_DATA_DIR, services.server!.environment!.MEDGRID_DATA_DIR);
+    assert.equal(creds.environment!.DATABASE_URL, services.server!.environment!.DATABASE_URL);
   });
 });
 

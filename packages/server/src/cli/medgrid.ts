@@ -9,6 +9,8 @@ const USAGE = `usage: medgrid <command>
   admin bootstrap --name N --facility F --out admin.p12
                              create the first administrator (vo-admin, ca-operator) and write their PKCS#12
   admin issue --user-id ID --out user.p12 [--days N]   issue a certificate with a new key (PKCS#12)
+  admin service-credentials --name N --facility F --role R --dir DIR [--group G]
+                             a service account (e.g. a gateway) and its PEM certificate files (idempotent)
   admin revoke --serial HEX [--reason R]               revoke a certificate and re-issue the CRL
   dicom dump|deidentify|restore ...   DICOM tools (see packages/dicom/README.md)
   graphql schema             print the GraphQL schema (SDL) the server serves

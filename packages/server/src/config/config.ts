@@ -63,6 +63,8 @@ export interface IdentityConfig {
   sessionTtlSeconds: number;
   /** Serve HTTPS with a server certificate from the MedGrid CA and accept client certificates (mTLS). */
   tlsFromCa: boolean;
+  /** Extra DNS names for the CA-issued server certificate (MEDGRID_TLS_DNS_NAMES). */
+  tlsDnsNames: string[];
   /** Signed-challenge sign-in: challenges per minute per client address; challenges and attempts per certificate. */
   signInRate: { perAddress: number; perCertificate: number };
 }
@@ -130,6 +132,11 @@ export const CONFIG_VARIABLES = [
     name: 'MEDGRID_TLS_PORT',
     default: '8443',
     doc: 'HTTPS (mTLS) listener next to the plain-HTTP one: server certificate from the MedGrid CA (MEDGRID_DATA_DIR/tls), client certificates requested and verified (chain, validity, CRL). The path for the gateway, curl, davix and third parties. `off` disables it; not used when the main listener is HTTPS (MEDGRID_TLS_CERT or MEDGRID_TLS_FROM_CA).',
+  },
+  {
+    name: 'MEDGRID_TLS_DNS_NAMES',
+    default: '(none)',
+    doc: 'Comma-separated extra DNS names for the server certificate the MedGrid CA issues (e.g. `server` in docker compose); `localhost` is always named.',
   },
   {
     name: 'MEDGRID_DOCTOR_APP_DIR',
@@ -333,6 +340,10 @@ export function loadConfig(env: Env = process.env): MedgridConfig {
       membershipGraceDays: int(env, 'MEDGRID_MEMBERSHIP_GRACE_DAYS', 30, 0, 365),
       sessionTtlSeconds: int(env, 'MEDGRID_SESSION_TTL_SECONDS', 3600, 60, 43200),
       tlsFromCa,
+      tlsDnsNames: (env.MEDGRID_TLS_DNS_NAMES ?? '')
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
       signInRate: {
         perAddress: int(env, 'MEDGRID_SIGNIN_RATE_PER_ADDRESS', 60, 1, 100000),
         perCertificate: int(env, 'MEDGRID_SIGNIN_RATE_PER_CERTIFICATE', 10, 1, 100000),

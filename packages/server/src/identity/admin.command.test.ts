@@ -166,4 +166,63 @@ describe('medgrid admin bootstrap and the development accounts', () => {
       await again.exit;
     }
   });
+  test('service-credentials: a gateway in its own container gets its PEM files, and reaches the HTTPS listener by the DNS name MEDGRID_TLS_DNS_NAMES adds', async () => {
+    const [port, tlsPort] = [String(await freePort()), String(await freePort())];
+    const serveEnv = {
+      ...env,
+      MEDGRID_PORT: port,
+      MEDGRID_TLS_PORT: tlsPort,
+      MEDGRID_TLS_DNS_NAMES: 'server',
+      MEDGRID_LOG_LEVEL: 'info',
+    };
+    const s = run(['serve'], serveEnv);
+    try {
+      await waitFor(() => s.out().includes('server listening'), 60_000, 'listening', s);
+      const dir = path.join(dataDir, 'gateway-tls');
+      const args = [
+        'admin',
+        'service-credentials',
+        '--name',
+        'Hospital Gateway',
+        '--facility',
+        'City Hospital',
+      ];
+      const first = run([...args, '--role', 'gateway', '--dir', dir], serveEnv);
+      assert.equal(await first.exit, 0, first.err());
+      assert.match(first.out(), /service certificate issued/);
+      const curl = () =>
+        exec('curl', [
+          '-sS',
+          '--resolve',
+          `server:${tlsPort}:127.0.0.1`,
+          '--cacert',
+          path.join(dir, 'ca.pem'),
+          '--cert',
+          path.join(dir, 'service.pem'),
+          '--key',
+          path.join(dir, 'service.key'),
+          '-H',
+          'content-type: application/json',
+          '--data',
+          JSON.stringify({ query: '{ me { name via roles { role } } }' }),
+          `https://server:${tlsPort}/graphql`,
+        ]);
+      const c = await curl();
+      assert.equal(c.code, 0, c.stderr);
+      assert.deepEqual(JSON.parse(c.stdout).data.me, {
+        name: 'Hospital Gateway',
+        via: 'mtls',
+        roles: [{ role: 'GATEWAY' }],
+      });
+      const again = run([...args, '--role', 'gateway', '--dir', dir], serveEnv);
+      assert.equal(await again.exit, 0, again.err());
+      assert.match(again.out(), /service certificate reused/);
+      const bad = run([...args, '--role', 'superuser', '--dir', dir], serveEnv);
+      assert.equal(await bad.exit, 1);
+      assert.match(bad.err(), /--role must be one of/);
+    } finally {
+      s.proc.kill('SIGTERM');
+      await s.exit;
+    }
+  });
 });

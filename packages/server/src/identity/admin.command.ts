@@ -6,22 +6,25 @@ import { CLI_ACTOR } from '../audit/audit.service.js';
 import { loadConfig, type MedgridConfig } from '../config/config.js';
 import { openOrm } from '../db/orm.js';
 import { User } from '../users/user.entity.js';
-import { RoleAssignment } from '../vo/vo.entities.js';
+import { RoleAssignment, VO_ROLES } from '../vo/vo.entities.js';
 import type { RevocationReason } from './ca/index.js';
 import { CertificateService } from './certificates/certificate.service.js';
 import { enrol } from './enrolment.service.js';
 import { IdentityRuntime } from './identity.runtime.js';
+import { ensureServiceCertificate } from './service-account.service.js';
 
 const say = (line: string) => process.stdout.write(`medgrid: ${line}\n`);
 
 const USAGE = `usage: medgrid admin bootstrap --name NAME --facility FACILITY --out admin.p12
        medgrid admin issue --user-id ID --out user.p12 [--days N]
+       medgrid admin service-credentials --name NAME --facility FACILITY --role ROLE --dir DIR [--group /medgrid]
        medgrid admin revoke --serial HEX [--reason keyCompromise|superseded|affiliationChanged|cessationOfOperation|privilegeWithdrawn|unspecified]`;
 
 /** `medgrid admin bootstrap`: the first administrator (vo-admin + ca-operator in /medgrid) and their PKCS#12. */
 export async function adminCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'issue' || sub === 'revoke') return certificateCommand(sub, rest);
+  if (sub === 'service-credentials') return serviceCredentialsCommand(rest);
   if (sub !== 'bootstrap') {
     process.stderr.write(`${USAGE}\n`);
     return 2;
@@ -61,6 +64,56 @@ export async function adminCommand(args: string[]): Promise<number> {
     );
     say(`PKCS#12 written to ${out}`);
     say(`PKCS#12 password (shown once, not stored): ${e.password}`);
+    return 0;
+  } finally {
+    await orm.close(true);
+  }
+}
+
+/**
+ * `medgrid admin service-credentials`: a service account (e.g. a gateway in its own container) with its role and
+ * PEM certificate files in DIR. Idempotent, so it can run at every deployment start: it reuses valid files and
+ * re-issues within 30 days of the end; a revoked certificate is reported (exit 1), not silently replaced.
+ */
+async function serviceCredentialsCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      name: { type: 'string' },
+      facility: { type: 'string' },
+      role: { type: 'string' },
+      group: { type: 'string', default: '/medgrid' },
+      dir: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.name || !values.facility || !values.role || !values.dir) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const role = VO_ROLES.find((r) => r === values.role);
+  if (!role) throw new Error(`--role must be one of ${VO_ROLES.join(', ')}`);
+  const config = loadConfig();
+  if (!config.databaseUrl) throw new Error('set DATABASE_URL (the database the server uses)');
+  const orm = await openOrm(config.databaseUrl, { poolMax: 2 });
+  try {
+    const c = await ensureServiceCertificate(config, orm, {
+      name: values.name,
+      facility: values.facility,
+      groupPath: values.group!,
+      role,
+      dir: path.resolve(values.dir),
+      basename: 'service',
+    });
+    say(
+      `service certificate ${c.outcome} (serial ${c.serialHex}): ${c.certFile}, key ${c.keyFile}, CA ${c.caFile}`,
+    );
+    if (c.outcome === 'revoked') {
+      process.stderr.write(
+        `medgrid: that certificate is revoked; remove ${c.certFile} to have a new one issued\n`,
+      );
+      return 1;
+    }
     return 0;
   } finally {
     await orm.close(true);

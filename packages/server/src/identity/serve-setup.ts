@@ -19,6 +19,16 @@ export function certificateFileStale(file: string, now = Date.now()): boolean {
   }
 }
 
+/** True when the PEM certificate names every one of the DNS names (a newly configured name needs a new one). */
+function namesAll(file: string, dnsNames: string[]): boolean {
+  try {
+    const c = new X509Certificate(readFileSync(file));
+    return dnsNames.every((n) => c.checkHost(n, { wildcards: false }) !== undefined);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The server's own TLS certificate from the MedGrid CA, kept in `<dataDir>/tls` (issued on first use,
  * re-issued when it nears its end), with the MedGrid chain as the client CA.
@@ -28,11 +38,16 @@ export async function ensureServerCertificate(config: MedgridConfig): Promise<Tl
   const cert = path.join(dir, 'server.pem');
   const key = path.join(dir, 'server.key');
   const clientCa = path.join(dir, 'client-ca.pem');
-  if (certificateFileStale(cert) || !existsSync(key) || !existsSync(clientCa)) {
+  const dnsNames = config.identity.tlsDnsNames;
+  if (certificateFileStale(cert) || !existsSync(key) || !existsSync(clientCa) || !namesAll(cert, dnsNames)) {
     const rt = await IdentityRuntime.open(config);
     const extraIp =
       isIP(config.host) && !['127.0.0.1', '::1', '0.0.0.0', '::'].includes(config.host) ? [config.host] : [];
-    const issued = await rt.ca.issueServerCertificate({ hostname: 'localhost', ipAddresses: extraIp });
+    const issued = await rt.ca.issueServerCertificate({
+      hostname: 'localhost',
+      dnsNames,
+      ipAddresses: extraIp,
+    });
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(key, issued.privateKeyPem!, { mode: 0o600 });
     await writeFile(cert, issued.certificatePem + rt.ca.chainPem);
