@@ -83,11 +83,15 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   if (recovered) log.info({ count: recovered }, 'recovering spooled instances from a previous run');
   if (config.stow) uploader = new StowUploader(config.stow, { vault, cache, log, metrics, errors });
   const wado = config.wadoUrl
-    ? new WadoRsSource(config.wadoUrl, {
-        certFile: config.tlsFiles.certFile,
-        keyFile: config.tlsFiles.keyFile,
-        caFile: config.tlsFiles.caFile,
-      })
+    ? new WadoRsSource(
+        config.wadoUrl,
+        {
+          certFile: config.tlsFiles.certFile,
+          keyFile: config.tlsFiles.keyFile,
+          caFile: config.tlsFiles.caFile,
+        },
+        config.tlsReloadMs,
+      )
     : undefined;
   const sources = [new LocalCacheSource(cache), ...(wado ? [wado] : [])];
   const evictor = wado ? new CacheEvictor(config.cache, { cache, vault, log, metrics, errors }) : undefined;
@@ -171,6 +175,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       await dimse.close();
       await dimseTls?.close();
       await ingest.drained();
+      await ingest.close();
       uploader?.stop();
       evictor?.stop();
       wado?.close();

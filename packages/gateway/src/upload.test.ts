@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
@@ -74,7 +74,7 @@ describe('STOW-RS upload with the gateway certificate (mutual TLS) to Orthanc', 
     await orthanc.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  const files = ['CT_small.dcm', 'MR_small.dcm'].map((f) => path.join(CORPUS, 'pydicom/test_files', f));
+  const dicomFiles = ['CT_small.dcm', 'MR_small.dcm'].map((f) => path.join(CORPUS, 'pydicom/test_files', f));
 
   test('with its client certificate the gateway uploads; Orthanc holds the de-identified instances', async () => {
     const t = await startTestGateway({
@@ -84,7 +84,7 @@ describe('STOW-RS upload with the gateway certificate (mutual TLS) to Orthanc', 
       MEDGRID_GATEWAY_TLS_CA: pki.ca,
     });
     gateways.push(t);
-    const r = await run('storescu', ['-aec', 'MEDGRID', '127.0.0.1', String(t.gw.port), ...files]);
+    const r = await run('storescu', ['-aec', 'MEDGRID', '127.0.0.1', String(t.gw.port), ...dicomFiles]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(
       await until(async () => (await t.gw.vault.backlogCounts()).uploaded === 2, 30_000),
@@ -106,7 +106,7 @@ describe('STOW-RS upload with the gateway certificate (mutual TLS) to Orthanc', 
       MEDGRID_GATEWAY_STOW_MAX_BACKOFF_MS: '500',
     });
     gateways.push(t);
-    const r = await run('storescu', ['-aec', 'MEDGRID', '127.0.0.1', String(t.gw.port), files[0]!]);
+    const r = await run('storescu', ['-aec', 'MEDGRID', '127.0.0.1', String(t.gw.port), dicomFiles[0]!]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(await until(async () => t.gw.errors.list().some((e) => e.where === 'upload'), 20_000));
     assert.ok(
@@ -114,6 +114,53 @@ describe('STOW-RS upload with the gateway certificate (mutual TLS) to Orthanc', 
       `the TLS server refused the handshake: ${refused.join('; ')}`,
     );
     assert.deepEqual(await t.gw.vault.backlogCounts(), { pending: 1, uploaded: 0, failed: 0 });
+  });
+
+  test('a certificate renewed on disk is used without a restart: refused with the old one, uploaded with the new', async () => {
+    const gwTls = { cert: path.join(dir, 'gw.pem'), key: path.join(dir, 'gw.key') };
+    // The "old" certificate: one the server does not trust.
+    const r0 = await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      gwTls.key,
+      '-out',
+      gwTls.cert,
+      '-subj',
+      '/CN=not ours',
+      '-days',
+      '1',
+    ]);
+    assert.equal(r0.code, 0, r0.stderr);
+    const t = await startTestGateway({
+      MEDGRID_GATEWAY_STOW_URL: `${tlsUrl}/dicom-web/studies`,
+      MEDGRID_GATEWAY_TLS_CERT: gwTls.cert,
+      MEDGRID_GATEWAY_TLS_KEY: gwTls.key,
+      MEDGRID_GATEWAY_TLS_CA: pki.ca,
+      MEDGRID_GATEWAY_STOW_MAX_BACKOFF_MS: '500',
+      MEDGRID_GATEWAY_TLS_RELOAD_SECONDS: '0.2',
+    });
+    gateways.push(t);
+    const before = refused.length;
+    const r = await run('storescu', ['-aec', 'MEDGRID', '127.0.0.1', String(t.gw.port), dicomFiles[1]!]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(
+      await until(async () => refused.length > before, 20_000),
+      'the old certificate was not refused',
+    );
+    assert.equal((await t.gw.vault.backlogCounts()).uploaded, 0);
+    // Renewal as medgrid start does it: new files renamed into place.
+    copyFileSync(pki.cert, `${gwTls.cert}.tmp`);
+    copyFileSync(pki.key, `${gwTls.key}.tmp`);
+    renameSync(`${gwTls.key}.tmp`, gwTls.key);
+    renameSync(`${gwTls.cert}.tmp`, gwTls.cert);
+    assert.ok(
+      await until(async () => (await t.gw.vault.backlogCounts()).uploaded === 1, 30_000),
+      JSON.stringify(t.gw.errors.list()),
+    );
   });
 
   test('STOW-RS response parsing: only instances in ReferencedSOPSequence count as stored', () => {

@@ -30,6 +30,8 @@ export interface GatewayConfig {
   cache: { maxBytes: number; maxAgeMs: number; sweepMs: number };
   /** WADO-RS base of the central server (retrieve falls back to it when the cache lacks an object). */
   wadoUrl: string | undefined;
+  /** How often the client certificate files are checked for a renewal (MEDGRID_GATEWAY_TLS_RELOAD_SECONDS). */
+  tlsReloadMs: number;
   /** The gateway's client certificate, key and the server CA (PEM files) for STOW-RS and WADO-RS. */
   tlsFiles: { certFile?: string; keyFile?: string; caFile?: string };
   stow:
@@ -40,6 +42,7 @@ export interface GatewayConfig {
         caFile?: string;
         batchSize: number;
         maxBackoffMs: number;
+        tlsReloadMs?: number;
       }
     | undefined;
 }
@@ -124,6 +127,9 @@ export function loadGatewayConfig(rawEnv: Record<string, string | undefined> = p
   const databaseUrl = env.MEDGRID_GATEWAY_DATABASE_URL || env.DATABASE_URL;
   if (!databaseUrl) throw new GatewayConfigError('DATABASE_URL (the vault database) is not set');
   const stowUrl = env.MEDGRID_GATEWAY_STOW_URL;
+  const tlsReloadMs = Math.round(
+    numberOf('MEDGRID_GATEWAY_TLS_RELOAD_SECONDS', env.MEDGRID_GATEWAY_TLS_RELOAD_SECONDS, 60, 0.1) * 1000,
+  );
   return {
     host: env.MEDGRID_GATEWAY_HOST || '127.0.0.1',
     port,
@@ -166,6 +172,7 @@ export function loadGatewayConfig(rawEnv: Record<string, string | undefined> = p
       ),
     },
     wadoUrl: env.MEDGRID_GATEWAY_WADO_URL || undefined,
+    tlsReloadMs,
     tlsFiles: {
       certFile: env.MEDGRID_GATEWAY_TLS_CERT || undefined,
       keyFile: env.MEDGRID_GATEWAY_TLS_KEY || undefined,
@@ -179,6 +186,7 @@ export function loadGatewayConfig(rawEnv: Record<string, string | undefined> = p
           caFile: env.MEDGRID_GATEWAY_TLS_CA || undefined,
           batchSize: Number(env.MEDGRID_GATEWAY_STOW_BATCH || 16),
           maxBackoffMs: Number(env.MEDGRID_GATEWAY_STOW_MAX_BACKOFF_MS || 300_000),
+          tlsReloadMs,
         }
       : undefined,
   };

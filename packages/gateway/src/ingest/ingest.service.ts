@@ -2,22 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  type DeidProfile,
-  type DeidResult,
-  deidentify,
-  encodeIdentity,
-  extractQueryAttributes,
-  isDicomError,
-  type QueryAttributes,
-} from '@medgrid/dicom';
+import { type DeidProfile, extractQueryAttributes, isDicomError, type QueryAttributes } from '@medgrid/dicom';
 import type { Logger } from 'pino';
 import type { ErrorLog, GatewayMetrics } from '../ops/metrics.js';
 import { type Spool, syncDir } from '../spool/spool.js';
 import type { Vault, VaultRow } from '../vault/vault.service.js';
+import { type DeidOutput, DeidWorker } from './deid.pool.js';
 
 export interface Prepared {
-  deid: DeidResult;
+  deid: DeidOutput;
   attrs: QueryAttributes;
 }
 
@@ -105,9 +98,6 @@ export class DeidCache {
   }
 }
 
-/** Longest a batch waits for the spool to be quiet before each instance (so that it cannot starve). */
-const SETTLE_MAX_MS = 5;
-
 /** How much of a pack is written between two flushes. */
 const PACK_FLUSH_BYTES = 1024 * 1024;
 
@@ -147,6 +137,7 @@ export class IngestPipeline {
   private idle: (() => void)[] = [];
   private room: (() => void)[] = [];
   readonly maxQueued = 128;
+  private readonly worker: DeidWorker;
 
   constructor(
     private readonly opts: {
@@ -162,7 +153,9 @@ export class IngestPipeline {
       /** Called after a batch is in the vault (wakes the uploader). */
       onIngested?: () => void;
     },
-  ) {}
+  ) {
+    this.worker = new DeidWorker(opts.profile.name, opts.secret);
+  }
 
   /**
    * Parses one instance and reads its query attributes (throws if it cannot be parsed or lacks its UIDs).
@@ -176,11 +169,15 @@ export class IngestPipeline {
     return attrs;
   }
 
-  /** De-identifies and indexes one instance in memory. */
-  prepare(file: Buffer, attrs?: QueryAttributes): Prepared {
+  /** De-identifies (in the worker thread) and indexes one instance in memory. */
+  async prepare(file: Buffer, attrs?: QueryAttributes): Promise<Prepared> {
     const a = attrs ?? this.validate(file);
-    const deid = deidentify(file, { profile: this.opts.profile, secret: this.opts.secret });
-    return { deid, attrs: a };
+    return { deid: await this.worker.run(file), attrs: a };
+  }
+
+  /** Stops the de-identification worker (after `drained`). */
+  close(): Promise<void> {
+    return this.worker.close();
   }
 
   get backlog(): number {
@@ -236,14 +233,19 @@ export class IngestPipeline {
     const done: string[] = [];
     for (const job of batch) {
       try {
-        // De-identify while the association waits for the network, not while a C-STORE waits for its flush.
-        await spool.settled(SETTLE_MAX_MS);
-        const p = this.prepare(job.file ?? (await spool.read(job.spoolId)), job.attrs);
+        const file = job.file ?? (await spool.read(job.spoolId));
+        // A worker that died (EWORKER) is restarted by the next call; only a failure of the instance quarantines it.
+        let p: Prepared | undefined;
+        for (let attempt = 0; !p; attempt++) {
+          try {
+            p = await this.prepare(file, job.attrs);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'EWORKER' || attempt >= 2) throw err;
+          }
+        }
         job.file = undefined;
-        // Let the network (and C-STORE responses) in between instances.
-        await new Promise((r) => setImmediate(r));
         rows.push(toRow(p, job.callingAe));
-        cached.push({ deidSopUid: p.deid.identity.newSopInstanceUid, bytes: p.deid.deidentified });
+        cached.push({ deidSopUid: p.deid.newSopInstanceUid, bytes: p.deid.deidentified });
         done.push(job.spoolId);
       } catch (err) {
         // Only files that passed prepare() got Success, so this is rare (e.g. a changed profile): keep the file.
@@ -277,7 +279,7 @@ export class IngestPipeline {
 
 function toRow(p: Prepared, callingAe: string | null): VaultRow {
   const a = p.attrs;
-  const s = p.deid.summary;
+  const s = p.deid;
   const n = (v: string | undefined) => (v === undefined || v === '' ? null : v);
   return {
     sop_instance_uid: a.sopInstanceUid!,
@@ -299,12 +301,12 @@ function toRow(p: Prepared, callingAe: string | null): VaultRow {
     series_description: n(a.seriesDescription),
     instance_number: n(a.instanceNumber),
     transfer_syntax_uid: a.transferSyntaxUid,
-    deid_sop_instance_uid: p.deid.identity.newSopInstanceUid,
+    deid_sop_instance_uid: p.deid.newSopInstanceUid,
     deid_study_instance_uid: s.newStudyUid ?? null,
     deid_series_instance_uid: s.newSeriesUid ?? null,
-    sha256: p.deid.identity.sha256.toString('hex'),
-    size: p.deid.identity.originalLength,
-    identity: encodeIdentity(p.deid.identity),
+    sha256: p.deid.sha256,
+    size: p.deid.originalLength,
+    identity: p.deid.identity,
     calling_ae: callingAe,
     cache_ref: null,
   };

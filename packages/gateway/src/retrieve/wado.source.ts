@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { ClientAgent, type ClientTlsFiles } from '../tls/client-agent.js';
 import type { RetrieveRow } from '../vault/vault.service.js';
 import type { DeidSource } from './retrieve.service.js';
 
@@ -24,21 +24,14 @@ export function firstPart(body: Buffer, contentType: string): Buffer | undefined
  */
 export class WadoRsSource implements DeidSource {
   readonly name = 'wado-rs';
-  private readonly agent: http.Agent;
+  private readonly agent: ClientAgent;
 
   constructor(
     private readonly baseUrl: string,
-    tls: { certFile?: string; keyFile?: string; caFile?: string } = {},
+    tls: ClientTlsFiles = {},
+    reloadMs?: number,
   ) {
-    this.agent = baseUrl.startsWith('https:')
-      ? new https.Agent({
-          keepAlive: true,
-          maxCachedSessions: 0,
-          cert: tls.certFile ? fs.readFileSync(tls.certFile) : undefined,
-          key: tls.keyFile ? fs.readFileSync(tls.keyFile) : undefined,
-          ca: tls.caFile ? fs.readFileSync(tls.caFile) : undefined,
-        })
-      : new http.Agent({ keepAlive: true });
+    this.agent = new ClientAgent(baseUrl, tls, reloadMs);
   }
 
   close(): void {
@@ -55,7 +48,7 @@ export class WadoRsSource implements DeidSource {
       const req = mod.get(
         url,
         {
-          agent: this.agent,
+          agent: this.agent.agent,
           timeout: 60_000,
           headers: { accept: 'multipart/related; type="application/dicom"' },
         },

@@ -99,39 +99,8 @@ export class Spool {
     return names.length;
   }
 
-  private writing = 0;
-  private quiet: (() => void)[] = [];
-
-  /**
-   * Resolves when no write is in flight, or after `maxMs`. Background work waits here so that a C-STORE
-   * response is not held up behind it when the flush completes.
-   */
-  async settled(maxMs: number): Promise<void> {
-    if (this.writing === 0) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(done, maxMs);
-      const quiet = this.quiet;
-      function done() {
-        clearTimeout(t);
-        const i = quiet.indexOf(done);
-        if (i >= 0) quiet.splice(i, 1);
-        resolve();
-      }
-      quiet.push(done);
-    });
-  }
-
   /** Writes the parts as one entry; resolves with its id only once it is durably on disk. */
   async write(parts: Buffer[]): Promise<string> {
-    this.writing++;
-    try {
-      return await this.writeEntry(parts);
-    } finally {
-      if (--this.writing === 0) for (const r of this.quiet.splice(0)) r();
-    }
-  }
-
-  private async writeEntry(parts: Buffer[]): Promise<string> {
     let total = 0;
     for (const p of parts) total += p.length;
     if (total + SLOT_HEADER <= this.slotBytes && this.freeSlots.length) {

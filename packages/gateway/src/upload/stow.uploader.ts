@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
 import type { DeidCache } from '../ingest/ingest.service.js';
 import type { ErrorLog, GatewayMetrics } from '../ops/metrics.js';
+import { ClientAgent } from '../tls/client-agent.js';
 import type { Vault } from '../vault/vault.service.js';
 
 export interface StowConfig {
@@ -17,6 +17,8 @@ export interface StowConfig {
   batchSize: number;
   /** Upper bound of the retry back-off, in ms. */
   maxBackoffMs: number;
+  /** How often the certificate files are checked for a renewal, in ms. */
+  tlsReloadMs?: number;
 }
 
 interface Due {
@@ -36,7 +38,7 @@ export class StowUploader {
   private running = false;
   private again = false;
   private stopped = false;
-  private readonly agent: http.Agent;
+  private readonly agent: ClientAgent;
 
   constructor(
     private readonly cfg: StowConfig,
@@ -48,18 +50,9 @@ export class StowUploader {
       errors: ErrorLog;
     },
   ) {
-    const u = new URL(cfg.url);
-    this.agent =
-      u.protocol === 'https:'
-        ? new https.Agent({
-            keepAlive: true,
-            // No TLS session resumption: servers that verify client certificates may refuse resumed sessions.
-            maxCachedSessions: 0,
-            cert: cfg.certFile ? fs.readFileSync(cfg.certFile) : undefined,
-            key: cfg.keyFile ? fs.readFileSync(cfg.keyFile) : undefined,
-            ca: cfg.caFile ? fs.readFileSync(cfg.caFile) : undefined,
-          })
-        : new http.Agent({ keepAlive: true });
+    this.agent = new ClientAgent(cfg.url, cfg, cfg.tlsReloadMs, () =>
+      deps.log.info('client certificate files changed; new connections use them'),
+    );
   }
 
   start(): void {
@@ -196,7 +189,7 @@ export class StowUploader {
         u,
         {
           method: 'POST',
-          agent: this.agent,
+          agent: this.agent.agent,
           timeout: 60_000,
           headers: {
             'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,

@@ -152,9 +152,35 @@ export async function startCommand(): Promise<void> {
       gatewayCredentials && tlsUrl ? tlsUrl : process.env.MEDGRID_GATEWAY_STOW_URL,
     );
     say('ready (Ctrl-C stops everything)');
+    // The gateway re-reads its certificate files when they change, so a renewal needs no restart.
+    if (gatewayCredentials && databaseUrl) {
+      const url = databaseUrl;
+      setInterval(() => void renewGatewayCertificate(config, url), RENEW_CHECK_MS).unref();
+    }
   } catch (err) {
     process.stderr.write(`medgrid: ${(err as Error).message.split('\n')[0]}\n`);
     await stopAll(1);
+  }
+}
+
+const RENEW_CHECK_MS = 12 * 3600 * 1000;
+
+/** Re-issues the embedded gateway's certificate when it nears its end (and keeps AUP and membership current). */
+async function renewGatewayCertificate(config: MedgridConfig, databaseUrl: string): Promise<void> {
+  try {
+    const orm = await openOrm(databaseUrl);
+    try {
+      const c = await ensureServiceCertificate(config, orm, {
+        ...GATEWAY_SERVICE_ACCOUNT,
+        dir: path.join(config.dataDir, 'tls', 'gateway'),
+        basename: 'gateway',
+      });
+      if (c.outcome === 'issued') say(`the gateway's certificate was renewed (serial ${c.serialHex})`);
+    } finally {
+      await orm.close(true);
+    }
+  } catch (err) {
+    say(`gateway certificate check failed: ${(err as Error).message.split('\n')[0]}; tried again later`);
   }
 }
 
