@@ -38,11 +38,27 @@ export type PrimaryTool = keyof typeof PRIMARY_TOOLS;
 
 let ready: Promise<void> | null = null;
 
+/**
+ * vtk.js asks for its WebGL contexts without `antialias`, so the browser multisamples every frame. A stack image
+ * is one axis-aligned textured quad (annotations are SVG), so MSAA changes nothing on screen, but in SwiftShader
+ * the multisampled render and its resolve before each frame's copy to the viewport canvas cost real time.
+ */
+function webglWithoutMsaa(): void {
+  const proto = HTMLCanvasElement.prototype;
+  const getContext = proto.getContext as (this: HTMLCanvasElement, type: string, options?: object) => unknown;
+  proto.getContext = function (this: HTMLCanvasElement, type: string, options?: object) {
+    if (type === 'webgl2' || type === 'webgl')
+      return getContext.call(this, type, { ...options, antialias: false });
+    return getContext.call(this, type, options);
+  } as typeof proto.getContext;
+}
+
 let loaded = 0;
 
 /** Initialises Cornerstone core, tools and the DICOM loader once per page. */
 export function initCornerstone(): Promise<void> {
   ready ??= (async () => {
+    webglWithoutMsaa();
     if (!isCornerstoneInitialized()) coreInit();
     renderProbe().cpuRendering = getShouldUseCPURendering();
     // Same origin: XHR sends the session cookie; no extra headers needed.
