@@ -73,6 +73,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     cache,
     vault,
     profile,
+    deidThread: config.deidThread,
     secret,
     log,
     metrics,

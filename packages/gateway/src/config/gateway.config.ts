@@ -30,6 +30,8 @@ export interface GatewayConfig {
   cache: { maxBytes: number; maxAgeMs: number; sweepMs: number };
   /** WADO-RS base of the central server (retrieve falls back to it when the cache lacks an object). */
   wadoUrl: string | undefined;
+  /** De-identify in a worker thread (MEDGRID_GATEWAY_DEID_THREAD, default off). */
+  deidThread: boolean;
   /** How often the client certificate files are checked for a renewal (MEDGRID_GATEWAY_TLS_RELOAD_SECONDS). */
   tlsReloadMs: number;
   /** The gateway's client certificate, key and the server CA (PEM files) for STOW-RS and WADO-RS. */
@@ -173,6 +175,8 @@ export function loadGatewayConfig(rawEnv: Record<string, string | undefined> = p
     },
     wadoUrl: env.MEDGRID_GATEWAY_WADO_URL || undefined,
     tlsReloadMs,
+    // Off by default: on 2 cores the extra thread competes with the network and the spool (bench/gateway A/B).
+    deidThread: /^(on|true|1)$/i.test(env.MEDGRID_GATEWAY_DEID_THREAD ?? ''),
     tlsFiles: {
       certFile: env.MEDGRID_GATEWAY_TLS_CERT || undefined,
       keyFile: env.MEDGRID_GATEWAY_TLS_KEY || undefined,

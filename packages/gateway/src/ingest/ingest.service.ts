@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type DeidProfile, extractQueryAttributes, isDicomError, type QueryAttributes } from '@medgrid/dicom';
+import {
+  type DeidProfile,
+  deidentify,
+  encodeIdentity,
+  extractQueryAttributes,
+  isDicomError,
+  type QueryAttributes,
+} from '@medgrid/dicom';
 import type { Logger } from 'pino';
 import type { ErrorLog, GatewayMetrics } from '../ops/metrics.js';
 import { type Spool, syncDir } from '../spool/spool.js';
@@ -137,7 +144,7 @@ export class IngestPipeline {
   private idle: (() => void)[] = [];
   private room: (() => void)[] = [];
   readonly maxQueued = 128;
-  private readonly worker: DeidWorker;
+  private readonly worker: DeidWorker | undefined;
 
   constructor(
     private readonly opts: {
@@ -150,11 +157,13 @@ export class IngestPipeline {
       metrics: GatewayMetrics;
       errors: ErrorLog;
       batchSize?: number;
+      /** De-identify in a worker thread, or (default) on the event loop between network events. */
+      deidThread?: boolean;
       /** Called after a batch is in the vault (wakes the uploader). */
       onIngested?: () => void;
     },
   ) {
-    this.worker = new DeidWorker(opts.profile.name, opts.secret);
+    if (opts.deidThread) this.worker = new DeidWorker(opts.profile.name, opts.secret);
   }
 
   /**
@@ -172,12 +181,26 @@ export class IngestPipeline {
   /** De-identifies (in the worker thread) and indexes one instance in memory. */
   async prepare(file: Buffer, attrs?: QueryAttributes): Promise<Prepared> {
     const a = attrs ?? this.validate(file);
-    return { deid: await this.worker.run(file), attrs: a };
+    if (this.worker) return { deid: await this.worker.run(file), attrs: a };
+    const d = deidentify(file, { profile: this.opts.profile, secret: this.opts.secret });
+    // Let the network (and C-STORE responses) in between instances.
+    await new Promise((r) => setImmediate(r));
+    const deid: DeidOutput = {
+      deidentified: d.deidentified,
+      identity: encodeIdentity(d.identity),
+      newSopInstanceUid: d.identity.newSopInstanceUid,
+      sha256: d.identity.sha256.toString('hex'),
+      originalLength: d.identity.originalLength,
+      newStudyUid: d.summary.newStudyUid,
+      newSeriesUid: d.summary.newSeriesUid,
+      sopClassUid: d.summary.sopClassUid,
+    };
+    return { deid, attrs: a };
   }
 
   /** Stops the de-identification worker (after `drained`). */
   close(): Promise<void> {
-    return this.worker.close();
+    return this.worker?.close() ?? Promise.resolve();
   }
 
   get backlog(): number {
