@@ -25,6 +25,9 @@ export interface QueryAttributes {
   sopClassUid?: string;
   instanceNumber?: string;
   numberOfFrames?: string;
+  /** Image Position / Orientation (Patient), as their DS strings: the viewer orders slices along the normal. */
+  imagePositionPatient?: string;
+  imageOrientationPatient?: string;
   rows?: number;
   columns?: number;
   transferSyntaxUid: string;
@@ -53,6 +56,8 @@ const STRING_FIELDS: [keyof QueryAttributes, number][] = [
   ['sopClassUid', 0x00080016],
   ['instanceNumber', 0x00200013],
   ['numberOfFrames', 0x00280008],
+  ['imagePositionPatient', 0x00200032],
+  ['imageOrientationPatient', 0x00200037],
   ['specificCharacterSet', 0x00080005],
 ];
 

@@ -23,6 +23,9 @@ describe('extractQueryAttributes', () => {
     assert.equal(q.rows, 128);
     assert.equal(q.columns, 128);
     assert.equal(q.transferSyntaxUid, '1.2.840.10008.1.2.1');
+    // Geometry the viewer orders slices by; DS strings as stored, backslash-separated.
+    assert.deepEqual(q.imagePositionPatient!.split('\\').map(Number), [-158.135803, -179.035797, -75.699997]);
+    assert.deepEqual(q.imageOrientationPatient!.split('\\').map(Number), [1, 0, 0, 0, 1, 0]);
   });
 
   test('big endian and implicit VR give the same answers as little endian explicit', () => {

@@ -6,6 +6,9 @@ export interface ViewerInstance {
   instanceNumber: number | null;
   frames: number;
   transferSyntaxUid: string;
+  /** Image Position / Orientation (Patient) when the server has them. */
+  position?: number[];
+  orientation?: number[];
 }
 
 export interface ViewerSeries {
@@ -45,6 +48,44 @@ const num = (j: DicomJson, tag: string): number | null => {
   const n = Number.parseInt(str(j, tag), 10);
   return Number.isFinite(n) ? n : null;
 };
+const vec = (j: DicomJson, tag: string, n: number): number[] | undefined => {
+  const v = (j[tag]?.Value ?? []).map(Number);
+  return v.length === n && v.every(Number.isFinite) ? v : undefined;
+};
+
+const byInstanceNumber = (a: ViewerInstance, b: ViewerInstance) =>
+  (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0);
+
+/**
+ * Display order of a series' instances. Single-frame slices that share one orientation are ordered by their
+ * position along the slice normal, so a series whose InstanceNumbers are missing, repeated or out of step with
+ * the geometry still scrolls through space in order; the direction follows InstanceNumber (the acquisition's
+ * own first slice stays first), ascending along the normal when there are none. Anything else (multi-frame, no geometry, mixed orientations, two slices at one
+ * position) keeps InstanceNumber order.
+ */
+export function sliceOrder(instances: ViewerInstance[]): ViewerInstance[] {
+  const byNumber = [...instances].sort(byInstanceNumber);
+  const o = byNumber[0]?.orientation;
+  if (byNumber.length < 2 || !o) return byNumber;
+  const normal = [
+    o[1]! * o[5]! - o[2]! * o[4]!,
+    o[2]! * o[3]! - o[0]! * o[5]!,
+    o[0]! * o[4]! - o[1]! * o[3]!,
+  ];
+  const same = (p: number[]) => p.every((x, k) => Math.abs(x - o[k]!) < 1e-3);
+  if (!byNumber.every((i) => i.frames === 1 && i.position && i.orientation && same(i.orientation)))
+    return byNumber;
+  const along = new Map(
+    byNumber.map((i) => [i, i.position!.reduce((d, x, k) => d + x * normal[k]!, 0)] as const),
+  );
+  const sorted = [...byNumber].sort((a, b) => along.get(a)! - along.get(b)!);
+  for (let k = 1; k < sorted.length; k++)
+    if (Math.abs(along.get(sorted[k]!)! - along.get(sorted[k - 1]!)!) < 1e-4) return byNumber;
+  const first = byNumber[0]!;
+  const last = byNumber[byNumber.length - 1]!;
+  const numbered = first.instanceNumber !== null && last.instanceNumber !== first.instanceNumber;
+  return numbered && along.get(first)! > along.get(last)! ? sorted.reverse() : sorted;
+}
 
 async function qido(url: string): Promise<DicomJson[]> {
   const res = await fetch(url, { headers: { accept: 'application/dicom+json' }, credentials: 'same-origin' });
@@ -96,14 +137,14 @@ export async function loadStudy(studyUid: string, origin = window.location.origi
       instanceNumber: num(j, '00200013'),
       frames: num(j, '00280008') ?? 1,
       transferSyntaxUid: str(j, '00083002'),
+      position: vec(j, '00200032', 3),
+      orientation: vec(j, '00200037', 6),
     });
     bySeries.set(str(j, '0020000E'), list);
   }
   const out: ViewerSeries[] = series.map((s) => {
     const seriesUid = str(s, '0020000E');
-    const list = (bySeries.get(seriesUid) ?? []).sort(
-      (a, b) => (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0),
-    );
+    const list = sliceOrder(bySeries.get(seriesUid) ?? []);
     return {
       seriesUid,
       modality: str(s, '00080060'),

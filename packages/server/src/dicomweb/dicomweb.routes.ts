@@ -25,6 +25,9 @@ const el = (vr: string, ...values: unknown[]) =>
     ? { vr, Value: values }
     : { vr };
 
+/** DS as DICOM JSON numbers (PS3.18 F.2.3). */
+const dsValues = (s?: string | null): number[] => (s ? s.split('\\').map(Number) : []);
+
 interface Deps {
   orm: MikroORM;
   auth: AuthService;
@@ -646,6 +649,8 @@ function instanceJson(deps: Deps, st: Study, se: Series, i: Instance): Json {
     '0020000D': el('UI', st.studyUid),
     '0020000E': el('UI', se.seriesUid),
     '00200013': el('IS', i.instanceNumber),
+    '00200032': el('DS', ...dsValues(i.imagePositionPatient)),
+    '00200037': el('DS', ...dsValues(i.imageOrientationPatient)),
     '00280008': el('IS', i.numberOfFrames),
     '00280010': el('US', i.rows),
     '00280011': el('US', i.columns),

@@ -3,6 +3,7 @@ import { Migration20261125143410_initial } from './Migration20261125143410_initi
 import { Migration20261125145026_identity } from './Migration20261125145026_identity.js';
 import { Migration20261125152341_studies } from './Migration20261125152341_studies.js';
 import { Migration20261125153158_storage } from './Migration20261125153158_storage.js';
+import { Migration20261203114443_instance_geometry } from './Migration20261203114443_instance_geometry.js';
 
 /**
  * Every migration, oldest first. Listed explicitly (not globbed) so the compiled server carries
@@ -13,4 +14,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125145026_identity', class: Migration20261125145026_identity },
   { name: 'Migration20261125152341_studies', class: Migration20261125152341_studies },
   { name: 'Migration20261125153158_storage', class: Migration20261125153158_storage },
+  { name: 'Migration20261203114443_instance_geometry', class: Migration20261203114443_instance_geometry },
 ];

@@ -140,6 +140,15 @@ function intOf(s: string | undefined): number | null {
   return Number.isFinite(n) && Math.abs(n) < 2 ** 31 ? n : null;
 }
 
+/** A DS vector of exactly `n` finite numbers, re-joined with backslashes; anything else is not kept. */
+function geometryOf(s: string | undefined, n: number): string | null {
+  if (!s) return null;
+  const v = s.split('\\').map((x) => (x.trim() === '' ? Number.NaN : Number(x)));
+  if (v.length !== n || v.some((x) => !Number.isFinite(x))) return null;
+  const out = v.join('\\');
+  return out.length <= 128 ? out : null;
+}
+
 /** Writes a spool file atomically (temp name, fsync, rename) unless one with the same content exists. */
 async function spool(rt: StudiesRuntime, sha: string, bytes: Buffer): Promise<void> {
   const file = rt.spoolPath(sha);
@@ -448,9 +457,10 @@ export class IngestService {
       const instanceId = uuidv7();
       await run(
         `insert into study_instance (id, study_id, series_id, sop_instance_uid, sop_class_uid, instance_number,
-           transfer_syntax_uid, rows, columns, number_of_frames, size, object_sha256, original_sha256,
-           original_size, identity_sealed, storage_state, created_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'spooled', now())`,
+           transfer_syntax_uid, rows, columns, number_of_frames, image_position_patient,
+           image_orientation_patient, size, object_sha256, original_sha256, original_size, identity_sealed,
+           storage_state, created_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'spooled', now())`,
         [
           instanceId,
           studyId,
@@ -462,6 +472,8 @@ export class IngestService {
           sent.rows ?? null,
           sent.columns ?? null,
           intOf(sent.numberOfFrames),
+          geometryOf(sent.imagePositionPatient, 3),
+          geometryOf(sent.imageOrientationPatient, 6),
           deidBytes.length,
           sha,
           incoming,

@@ -286,6 +286,34 @@ describe('studies: STOW-RS ingest, encrypted identity, originals, no PHI at rest
     assert.equal((await get(third, uri(full))).statusCode, 404, 'no access: the study is not revealed');
   });
 
+  test('QIDO-RS instances carry Image Position and Orientation (Patient) as DS numbers, for slice ordering', async () => {
+    const a = accepted.find((x) => x.file.endsWith('pydicom/test_files/CT_small.dcm'))!;
+    const res = await h.app.inject({
+      method: 'GET',
+      url: `/dicomweb/studies/${a.studyUid}/series/${a.seriesUid}/instances`,
+      headers: { cookie: owner, accept: 'application/dicom+json' },
+    });
+    assert.equal(res.statusCode, 200);
+    const inst = (res.json() as Record<string, { vr: string; Value?: unknown[] }>[]).find(
+      (j) => j['00080018']?.Value?.[0] === a.sopUid,
+    )!;
+    assert.deepEqual(inst['00200032'], { vr: 'DS', Value: [-158.135803, -179.035797, -75.699997] });
+    assert.deepEqual(inst['00200037'], { vr: 'DS', Value: [1, 0, 0, 0, 1, 0] });
+    // An object without them (a secondary capture, say) answers with the attribute present and empty.
+    const sc = accepted.find(
+      (x) => !extractQueryAttributes(readFileSync(path.join(CORPUS, x.file))).imagePositionPatient,
+    )!;
+    const r = await h.app.inject({
+      method: 'GET',
+      url: `/dicomweb/studies/${sc.studyUid}/series/${sc.seriesUid}/instances`,
+      headers: { cookie: owner, accept: 'application/dicom+json' },
+    });
+    const j = (r.json() as Record<string, { vr: string; Value?: unknown[] }>[]).find(
+      (x) => x['00080018']?.Value?.[0] === sc.sopUid,
+    )!;
+    assert.deepEqual(j['00200032'], { vr: 'DS' });
+  });
+
   test('a gateway object claiming PatientIdentityRemoved=YES while keeping identifying attributes is rejected', async () => {
     // Take an original and set (0012,0062) YES in place of nothing: build it by hand with the dicom writer.
     const { encodeElements, parseDicom } = await import('@medgrid/dicom');

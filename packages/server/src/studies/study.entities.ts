@@ -90,6 +90,9 @@ export const InstanceSchema = defineEntity({
     rows: p.integer().nullable(),
     columns: p.integer().nullable(),
     numberOfFrames: p.integer().nullable(),
+    /** DS strings as sent (not identifying): viewers order slices along the normal, not by InstanceNumber. */
+    imagePositionPatient: p.string().length(128).nullable(),
+    imageOrientationPatient: p.string().length(128).nullable(),
     size: p.bigint('number'),
     objectSha256: p.string().length(64).index(),
     originalSha256: p.string().length(64).nullable(),
