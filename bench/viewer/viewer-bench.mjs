@@ -109,7 +109,10 @@ async function main() {
     let last;
     let cpu = false;
     for (let r = 0; r <= RUNS; r++) {
-      last?.close();
+      // The previous run's page has fetched all its slices and is closed before this run starts: its background
+      // loading would otherwise compete with this one for the server and the two cores.
+      await last?.getByTestId('loading-indicator').waitFor({ state: 'detached', timeout: 300_000 });
+      await last?.close();
       last = await context.newPage();
       await last.goto(url);
       await last.waitForFunction(() => window.__medgridViewer?.firstImageAt != null, undefined, {
@@ -184,39 +187,17 @@ async function main() {
       endIndex: await index(),
     };
     const pacedFps = (scroll.paced.renders / scroll.paced.ms) * 1000;
-    // The same scroll fed from inside the page: one ArrowDown/ArrowUp (the viewer's keyboard stack scroll) per
-    // animation frame, so the browser's own pace is measured rather than the CDP round trips of the loop above.
-    const framePaced = await last.evaluate(
-      ({ slices }) =>
-        new Promise((resolve) => {
-          const vp = document.querySelector('[data-testid=viewport]');
-          const at = () => Number(vp.getAttribute('data-image-index'));
-          const renders = [];
-          const onRender = () => renders.push(performance.now());
-          window.addEventListener('medgrid:image-rendered', onRender);
-          const t0 = performance.now();
-          let dir = 1;
-          let passes = 0;
-          const tick = () => {
-            window.dispatchEvent(
-              new KeyboardEvent('keydown', { key: dir > 0 ? 'ArrowDown' : 'ArrowUp', bubbles: true }),
-            );
-            if ((dir > 0 && at() >= slices - 1) || (dir < 0 && at() <= 0)) {
-              dir = -dir;
-              passes++;
-            }
-            if (passes < 2 && performance.now() - t0 < 60_000) requestAnimationFrame(tick);
-            else
-              setTimeout(() => {
-                window.removeEventListener('medgrid:image-rendered', onRender);
-                const gaps = renders.slice(1).map((t, i) => t - renders[i]);
-                resolve({ renders: renders.length, ms: renders.at(-1) - t0, gaps });
-              }, 200);
-          };
-          requestAnimationFrame(tick);
-        }),
-      { slices: SLICES },
-    );
+    const framePaced = await inPageScroll(last);
+    // The same in-page scroll with WebGL forced (?render=gpu), for comparison with the path the viewer chose.
+    await last.close();
+    last = await context.newPage();
+    await last.goto(`${url}?render=gpu`);
+    await last.waitForFunction(() => window.__medgridViewer?.firstImageAt != null, undefined, {
+      timeout: 60_000,
+    });
+    await last.getByTestId('loading-indicator').waitFor({ state: 'detached', timeout: 300_000 });
+    const gpuPaced = await inPageScroll(last);
+    const gpuIsWebgl = await last.evaluate(() => window.__medgridViewer.cpuRendering !== true);
     const framePacedFps = (framePaced.renders / framePaced.ms) * 1000;
     const result = {
       at: new Date().toISOString(),
@@ -237,6 +218,8 @@ async function main() {
         framePacedFps,
         framePacedP95FrameMs: pct(framePaced.gaps, 0.95),
         framePacedRenders: framePaced.renders,
+        webglFramePacedFps: gpuIsWebgl ? (gpuPaced.renders / gpuPaced.ms) * 1000 : null,
+        webglFramePacedP95FrameMs: gpuIsWebgl ? pct(gpuPaced.gaps, 0.95) : null,
         endIndex: scroll.endIndex,
       },
       initialJs: js,
@@ -252,13 +235,54 @@ async function main() {
   }
 }
 
+/**
+ * One ArrowDown/ArrowUp (the viewer's keyboard stack scroll) per animation frame, from inside the page, down and
+ * up twice. Each step is a task queued after a frame, as input is: a step dispatched inside a requestAnimationFrame
+ * callback would have its render (Cornerstone schedules renders with requestAnimationFrame) pushed to the frame
+ * after next, so only every other frame could render.
+ */
+function inPageScroll(pg) {
+  return pg.evaluate(
+    ({ slices }) =>
+      new Promise((resolve) => {
+        const vp = document.querySelector('[data-testid=viewport]');
+        const at = () => Number(vp.getAttribute('data-image-index'));
+        const renders = [];
+        const onRender = () => renders.push(performance.now());
+        window.addEventListener('medgrid:image-rendered', onRender);
+        const t0 = performance.now();
+        let dir = 1;
+        let passes = 0;
+        const next = () => requestAnimationFrame(() => setTimeout(step, 0));
+        const step = () => {
+          window.dispatchEvent(
+            new KeyboardEvent('keydown', { key: dir > 0 ? 'ArrowDown' : 'ArrowUp', bubbles: true }),
+          );
+          if ((dir > 0 && at() >= slices - 1) || (dir < 0 && at() <= 0)) {
+            dir = -dir;
+            passes++;
+          }
+          if (passes < 2 && performance.now() - t0 < 60_000) next();
+          else
+            setTimeout(() => {
+              window.removeEventListener('medgrid:image-rendered', onRender);
+              const gaps = renders.slice(1).map((t, i) => t - renders[i]);
+              resolve({ renders: renders.length, ms: renders.at(-1) - t0, gaps });
+            }, 200);
+        };
+        next();
+      }),
+    { slices: SLICES },
+  );
+}
+
 function writeDocs(r) {
   const kb = (b) => `${(b / 1024).toFixed(1)} KiB`;
   const table = `## Diagnostic viewer (bench/viewer)
 
 Command: \`pnpm build && pnpm --filter @medgrid/e2e run build && pnpm exec node bench/viewer/viewer-bench.mjs --write-docs\`
 (${r.cores} x ${r.cpu}, measured ${r.at.slice(0, 16)}Z, load average ${r.load}; Debian's Chromium, headless,
-\`--disable-gpu\` as in the e2e tests, so Cornerstone ${r.cpuRendering ? 'renders on the CPU' : 'renders with WebGL (SwiftShader)'}; \`medgrid start\` on
+\`--disable-gpu\` as in the e2e tests, so WebGL is Chromium's software rasteriser (SwiftShader) and the viewer ${r.cpuRendering ? 'renders on the CPU' : 'renders with WebGL'}; \`medgrid start\` on
 loopback with its embedded PostgreSQL). The ${r.slices}-slice CT is synthesised by the script from
 \`${SOURCE}\` (512x512, 16-bit, implicit VR) with new UIDs, positions 1 mm apart and pixel spacing (dcmodify),
 uploaded through STOW-RS with the doctor's session (${r.uploadS.toFixed(1)} s for all slices).
@@ -267,7 +291,8 @@ uploaded through STOW-RS with the doctor's session (${r.uploadS.toFixed(1)} s fo
 |---|---|---|
 | first image of the ${r.slices}-slice CT, navigation start to the first rendered image, viewer chunk cached (median of ${r.firstImageMs.runs.length - 1}) | ${r.firstImageMs.warmMedian.toFixed(0)} ms | < 1 s |
 | same, first open (viewer chunk not yet in the browser cache) | ${r.firstImageMs.cold.toFixed(0)} ms | |
-| stack scroll, all slices cached, one ArrowDown/ArrowUp per animation frame from inside the page (${r.scroll.framePacedRenders} frames) | ${r.scroll.framePacedFps.toFixed(1)} fps (p95 frame ${r.scroll.framePacedP95FrameMs.toFixed(1)} ms) | >= 30 fps |
+| stack scroll, all slices cached, one ArrowDown/ArrowUp per animation frame from inside the page (${r.scroll.framePacedRenders} frames; ${r.cpuRendering ? 'CPU rendering, the choice on a software rasteriser' : 'WebGL'}) | ${r.scroll.framePacedFps.toFixed(1)} fps (p95 frame ${r.scroll.framePacedP95FrameMs.toFixed(1)} ms) | >= 30 fps |
+| same, WebGL forced with \`?render=gpu\` (for comparison) | ${r.scroll.webglFramePacedFps == null ? 'not measured' : `${r.scroll.webglFramePacedFps.toFixed(1)} fps (p95 frame ${r.scroll.webglFramePacedP95FrameMs.toFixed(1)} ms)`} | |
 | stack scroll with real mouse-wheel input driven over CDP, down and back up (${r.slices * 2 - 2} slices; bounded by the driver's round trips) | ${r.scroll.pacedFps.toFixed(1)} fps (p95 frame ${r.scroll.pacedP95FrameMs.toFixed(1)} ms) | |
 | initial JS of the doctor app (entry + modulepreloads, gzip -9) | ${kb(r.initialJs.gzip)} | < 500 KB |
 | viewer chunk, loaded only on \`/studies/:studyUid/view\` (gzip -9; plus decode worker and WASM codecs on demand) | ${kb(r.initialJs.viewerChunkGzip)} | lazy: ${r.initialJs.viewerInitial ? 'NO' : 'yes'} |
@@ -286,19 +311,29 @@ Where the median warm run spent its time (ms since navigation start): ${Object.e
     .join(', ')}.
 The first image needs: the app's JS, the session check, three QIDO-RS queries (study, series, instances),
 one WADO-URI object (about 0.5 MB) and its decode; the other slices are fetched in the background with a
-loading indicator. Scroll is measured twice. In the page, one keyboard step per animation frame shows how fast
-the viewer itself renders. Real mouse-wheel input goes through Playwright's \`mouse.wheel\` and a read of the slice
-index per event, so that figure is also bounded by the round trips over CDP. Frames are counted on Cornerstone's
-IMAGE_RENDERED events; the page renders on animation frames, so 60 fps is the ceiling.
+loading indicator. Opened straight from its address, the viewer's page starts downloading the viewer chunk from
+index.html (modulepreload) while the entry script loads, and fetches the first slice as soon as QIDO-RS names
+it, while that chunk is still being evaluated; built assets carry hashed names and are served pre-compressed
+(brotli, gzip) with \`immutable\` caching, so a warm open makes no requests for code.
 
-Reading the figures: on this machine (2 cores shared with other jobs; see the load average) the dominant costs are
-evaluating the viewer chunk (Cornerstone core, DICOM loader and vtk.js are about 3.2 MB of it; the tools add about
-0.6 MB, so loading them after the first image would save little) and WebGL through Chromium's software rasteriser
-(SwiftShader, no GPU): creating the viewport's context, the first texture upload and every scroll frame.
-Cornerstone's CPU path was faster here in a trial, but 5.14 draws images with a non-integer rescale slope (the
-corpus's JPEG-LS MR) nearly black on that path, so the viewer keeps WebGL. Its WebGL contexts are created without
-MSAA (\`antialias: false\`): with it, SwiftShader multisampled and resolved every scroll frame before the copy to the
-viewport canvas (stack scroll 18.7 -> 27.3 fps in back-to-back runs under load average 4.7).
+Scroll is measured twice. In the page, one keyboard step per animation frame, each dispatched as a task after
+the frame as input is, shows how fast the viewer itself renders. (An earlier version of this script dispatched
+each step inside a requestAnimationFrame callback; Cornerstone schedules its render with requestAnimationFrame,
+so every other render slipped a frame and the figure could not exceed half the frame rate.) Real mouse-wheel input
+goes through Playwright's \`mouse.wheel\` and a read of the slice index per event, so that figure is also bounded by
+the round trips over CDP. Frames are counted on Cornerstone's IMAGE_RENDERED events; the page renders on animation
+frames, so 60 fps is the ceiling.
+
+Reading the figures: on this machine (2 cores shared with other jobs; see the load average) the dominant first-image
+cost is evaluating the viewer chunk (Cornerstone core, DICOM loader and vtk.js are about 3.2 MB of it). Without a
+GPU, WebGL renders each scroll frame in Chromium's GPU process (SwiftShader) and the viewport's copy of it
+(\`drawImage\` in Cornerstone's \`_copyToOnscreenCanvas\`) waits for that frame and reads it back: about two thirds
+of the main thread's busy time in a CPU profile of the WebGL scroll. So where WebGL is a software rasteriser the
+viewer renders stacks on the CPU (Cornerstone's CPU path), and uses WebGL wherever there is a GPU. Cornerstone
+5.14's CPU path drew images with a non-integer rescale slope (the corpus's JPEG-LS MR) black: it indexes an
+integer lookup table with the pre-scaled float pixel values. \`patches/@cornerstonejs__core@5.14.0.patch\` samples
+the VOI function into a 65,536-entry table over the image's value range for float data instead; the e2e viewer
+test fails without it (396 of 648,832 pixels lit). The WebGL contexts are created without MSAA (\`antialias: false\`).
 `;
   const docs = join(root, 'docs', 'benchmarks.md');
   let text = existsSync(docs) ? readFileSync(docs, 'utf8') : '# Benchmarks\n';

@@ -1,3 +1,4 @@
+import { precompressAssets } from '@medgrid/web-common/build';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vitest/config';
 
@@ -7,7 +8,7 @@ const proxy = Object.fromEntries(['/graphql', '/dicomweb', '/auth'].map((path) =
 
 export default defineConfig({
   base: '/admin/',
-  plugins: [vue()],
+  plugins: [vue(), precompressAssets()],
   define: {
     // Composition API only: lets Vue and vue-i18n drop their legacy code paths.
     __VUE_OPTIONS_API__: 'false',

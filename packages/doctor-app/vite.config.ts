@@ -1,3 +1,4 @@
+import { precompressAssets, preloadLazyRoute } from '@medgrid/web-common/build';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vitest/config';
 
@@ -7,7 +8,12 @@ const proxy = Object.fromEntries(['/graphql', '/dicomweb', '/auth'].map((path) =
 
 export default defineConfig({
   base: '/',
-  plugins: [vue()],
+  plugins: [
+    vue(),
+    // The viewer is the page most often opened straight from a link; its chunk is most of the app's code.
+    preloadLazyRoute({ chunk: 'ViewerPage', path: /^\/studies\/[^/]+\/view\/?$/ }),
+    precompressAssets(),
+  ],
   define: {
     // Composition API only: lets Vue and vue-i18n drop their legacy code paths.
     __VUE_OPTIONS_API__: 'false',

@@ -2,9 +2,11 @@ import {
   Enums as CoreEnums,
   init as coreInit,
   eventTarget,
+  getRenderingCapabilities,
   getShouldUseCPURendering,
   imageLoadPoolManager,
   isCornerstoneInitialized,
+  setUseCPURendering,
 } from '@cornerstonejs/core';
 import { init as loaderInit } from '@cornerstonejs/dicom-image-loader';
 import {
@@ -53,13 +55,29 @@ function webglWithoutMsaa(): void {
   } as typeof proto.getContext;
 }
 
+/**
+ * Without a GPU (WebGL on a software rasteriser: SwiftShader, llvmpipe; common on VDI and thin clients) the
+ * WebGL path renders each frame in the GPU process and reads it back for the viewport canvas, which cost
+ * twice the CPU path's frame time in bench/viewer. A stack image needs no 3D, so those machines draw on the
+ * CPU. `?render=gpu|cpu` on the viewer's address overrides the choice (support, comparisons).
+ */
+export function preferCpuRendering(): boolean {
+  const forced = new URLSearchParams(window.location.search).get('render');
+  if (forced === 'cpu' || forced === 'gpu') return forced === 'cpu';
+  const caps = getRenderingCapabilities();
+  return !caps.webgl || caps.softwareRasterizer === true;
+}
+
 let loaded = 0;
 
 /** Initialises Cornerstone core, tools and the DICOM loader once per page. */
 export function initCornerstone(): Promise<void> {
   ready ??= (async () => {
     webglWithoutMsaa();
-    if (!isCornerstoneInitialized()) coreInit();
+    if (!isCornerstoneInitialized()) {
+      coreInit();
+      if (preferCpuRendering()) setUseCPURendering(true, false);
+    }
     renderProbe().cpuRendering = getShouldUseCPURendering();
     // Same origin: XHR sends the session cookie; no extra headers needed.
     loaderInit({ maxWebWorkers: Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 1)) });

@@ -8,7 +8,7 @@ export interface RenderProbe {
   /** performance.now() (ms since navigation start) of the first rendered image. */
   firstImageAt: number | null;
   byViewport: Record<string, number>;
-  /** Cornerstone fell back to CPU rendering (no usable WebGL). */
+  /** Cornerstone renders on the CPU (no GPU, or a software WebGL rasteriser: see preferCpuRendering). */
   cpuRendering?: boolean;
 }
 

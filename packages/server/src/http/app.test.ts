@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/config.js';
@@ -11,6 +12,8 @@ import { createLogger } from '../logging/logger.js';
 import { VERSION } from '../system/version.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { buildApp } from './app.js';
+
+const ASSET = Buffer.from(`export const x = ${JSON.stringify('viewer code '.repeat(500))};\n`);
 
 describe('HTTP server', () => {
   let db: TestDatabase;
@@ -28,6 +31,10 @@ describe('HTTP server', () => {
       mkdirSync(path.join(apps, dir));
       writeFileSync(path.join(apps, dir, 'index.html'), `<title>${title}</title>`);
     }
+    mkdirSync(path.join(apps, 'doctor', 'assets'));
+    writeFileSync(path.join(apps, 'doctor', 'assets', 'viewer-abc123.js'), ASSET);
+    writeFileSync(path.join(apps, 'doctor', 'assets', 'viewer-abc123.js.br'), brotliCompressSync(ASSET));
+    writeFileSync(path.join(apps, 'doctor', 'assets', 'viewer-abc123.js.gz'), gzipSync(ASSET));
     const config = loadConfig({
       DATABASE_URL: db.url,
       MEDGRID_DATA_DIR: apps,
@@ -75,6 +82,28 @@ describe('HTTP server', () => {
     assert.equal((await app.inject('/dicomweb/no-such-route')).statusCode, 404);
     assert.equal((await app.inject('/dicomweb/studies')).statusCode, 401);
     assert.equal((await app.inject('/missing.js')).statusCode, 404);
+  });
+
+  test('built assets: sent pre-compressed when the browser accepts it, cached for good; index.html revalidated', async () => {
+    const url = '/assets/viewer-abc123.js';
+    const br = await app.inject({ url, headers: { 'accept-encoding': 'br, gzip' } });
+    assert.equal(br.statusCode, 200);
+    assert.equal(br.headers['content-encoding'], 'br');
+    assert.match(String(br.headers['content-type']), /javascript/);
+    assert.deepEqual(brotliDecompressSync(br.rawPayload), ASSET);
+    assert.equal(br.headers['cache-control'], 'public, max-age=31536000, immutable');
+    assert.match(String(br.headers.vary), /accept-encoding/i);
+    const gz = await app.inject({ url, headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.deepEqual(gunzipSync(gz.rawPayload), ASSET);
+    const plain = await app.inject({ url });
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.deepEqual(plain.rawPayload, ASSET);
+    for (const page of ['/', '/studies/123/view']) {
+      const res = await app.inject({ url: page, headers: { 'accept-encoding': 'br, gzip' } });
+      assert.match(res.body, /<title>Doctor<\/title>/);
+      assert.equal(res.headers['cache-control'], 'no-cache', `${page} is revalidated`);
+    }
   });
 });
 

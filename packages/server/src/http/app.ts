@@ -297,8 +297,19 @@ async function registerWebApps(app: FastifyInstance, config: MedgridConfig): Pro
         decorateReply: a.prefix === '/',
         wildcard: true,
         index: ['index.html'],
-        cacheControl: true,
-        maxAge: 0,
+        // The build writes .br/.gz beside each asset (web-common's precompressAssets).
+        preCompressed: true,
+        cacheControl: false,
+        setHeaders: (reply, file) => {
+          // Hashed file names never change content: no revalidation round trips. Everything else (index.html)
+          // is checked each time so a new build is picked up at once.
+          reply.header(
+            'cache-control',
+            file.includes(`${path.sep}assets${path.sep}`)
+              ? 'public, max-age=31536000, immutable'
+              : 'no-cache',
+          );
+        },
       });
     }
   }
@@ -314,6 +325,6 @@ async function registerWebApps(app: FastifyInstance, config: MedgridConfig): Pro
     if (!existsSync(index)) {
       return reply.code(503).type('text/plain').send('The web apps are not built yet: run `pnpm build`.\n');
     }
-    return reply.type('text/html').send(readFileSync(index));
+    return reply.type('text/html').header('cache-control', 'no-cache').send(readFileSync(index));
   });
 }
