@@ -11,6 +11,8 @@ WORKDIR /app
 # Manifests first so the dependency layer is cached until a manifest or the lockfile changes.
 FROM base AS manifests
 COPY package.json pnpm-workspace.yaml pnpm-lock.yaml .npmrc ./
+# pnpm applies these (patchedDependencies) on every install, filtered or not.
+COPY patches patches/
 COPY packages/dicom/package.json packages/dicom/
 COPY packages/worker/package.json packages/worker/
 COPY packages/server/package.json packages/server/

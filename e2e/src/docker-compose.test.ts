@@ -163,6 +163,13 @@ describe('docker images', () => {
           `${pkg} sources not copied`,
         );
       }
+      // pnpm install --frozen-lockfile fails without the files patchedDependencies names.
+      const workspace = readFileSync(path.join(repoRoot, 'pnpm-workspace.yaml'), 'utf8');
+      if (/^patchedDependencies:/m.test(workspace)) {
+        const copy = dockerfile.indexOf('COPY patches patches/');
+        assert.ok(copy >= 0, 'patches/ not copied');
+        assert.ok(copy < dockerfile.indexOf('pnpm install'), 'patches/ copied after the first install');
+      }
     });
   }
 });
