@@ -312,9 +312,13 @@ Where the median warm run spent its time (ms since navigation start): ${Object.e
 The first image needs: the app's JS, the session check, three QIDO-RS queries (study, series, instances),
 one WADO-URI object (about 0.5 MB) and its decode; the other slices are fetched in the background with a
 loading indicator. Opened straight from its address, the viewer's page starts downloading the viewer chunk from
-index.html (modulepreload) while the entry script loads, and fetches the first slice as soon as QIDO-RS names
-it, while that chunk is still being evaluated; built assets carry hashed names and are served pre-compressed
-(brotli, gzip) with \`immutable\` caching, so a warm open makes no requests for code.
+index.html (modulepreload) while the entry script loads, and requests the first slice as soon as QIDO-RS has
+named it and the main thread is free, which is often only once the chunk has been evaluated (compare firstObject
+with viewer-mounted above); built assets carry hashed names and are served pre-compressed (brotli, gzip) with
+\`immutable\` caching, so a warm open makes no requests for code. On this machine the first image has missed the
+target in every run since the viewer chunk grew to its present size: evaluating it alone takes 500-700 ms of
+main-thread time (Cornerstone core, DICOM loader, tools and vtk.js, about 4.4 MB before compression), and the
+figure moves by +-200 ms between runs with the load of the shared host.
 
 Scroll is measured twice. In the page, one keyboard step per animation frame, each dispatched as a task after
 the frame as input is, shows how fast the viewer itself renders. (An earlier version of this script dispatched
