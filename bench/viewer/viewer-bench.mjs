@@ -316,8 +316,8 @@ index.html (modulepreload) while the entry script loads, and requests the first 
 named it and the main thread is free, which is often only once the chunk has been evaluated (compare firstObject
 with viewer-mounted above); built assets carry hashed names and are served pre-compressed (brotli, gzip) with
 \`immutable\` caching, so a warm open makes no requests for code. On this machine the first image has missed the
-target in every run since the viewer chunk grew to its present size: evaluating it alone takes 500-700 ms of
-main-thread time (Cornerstone core, DICOM loader, tools and vtk.js, about 4.4 MB before compression), and the
+target in most runs: between the viewer chunk's arrival and the viewer's mount 300-600 ms pass, most of it
+evaluating the chunk (Cornerstone core, DICOM loader, tools and vtk.js, about 4.4 MB before compression), and the
 figure moves by +-200 ms between runs with the load of the shared host.
 
 Scroll is measured twice. In the page, one keyboard step per animation frame, each dispatched as a task after
