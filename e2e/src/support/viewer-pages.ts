@@ -207,6 +207,6 @@ export class ViewerPage {
 
 declare global {
   interface Window {
-    __medgridViewer?: { renders: number; firstImageAt: number | null };
+    __medgridViewer?: { renders: number; firstImageAt: number | null; cpuRendering?: boolean };
   }
 }
