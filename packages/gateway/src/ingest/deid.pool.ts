@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { type DeidResult, encodeIdentity } from '@medgrid/dicom';
 
 /** What the ingest pipeline needs of one de-identified instance. */
 export interface DeidOutput {
@@ -11,6 +12,20 @@ export interface DeidOutput {
   newStudyUid: string | undefined;
   newSeriesUid: string | undefined;
   sopClassUid: string | undefined;
+}
+
+/** The ingest pipeline's view of one `deidentify` result (the same in process and in the worker thread). */
+export function deidOutputOf(d: DeidResult): DeidOutput {
+  return {
+    deidentified: d.deidentified,
+    identity: encodeIdentity(d.identity),
+    newSopInstanceUid: d.identity.newSopInstanceUid,
+    sha256: d.identity.sha256.toString('hex'),
+    originalLength: d.identity.originalLength,
+    newStudyUid: d.summary.newStudyUid,
+    newSeriesUid: d.summary.newSeriesUid,
+    sopClassUid: d.summary.sopClassUid,
+  };
 }
 
 interface Pending {

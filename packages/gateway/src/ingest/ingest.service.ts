@@ -5,7 +5,6 @@ import path from 'node:path';
 import {
   type DeidProfile,
   deidentify,
-  encodeIdentity,
   extractQueryAttributes,
   isDicomError,
   type QueryAttributes,
@@ -14,7 +13,7 @@ import type { Logger } from 'pino';
 import type { ErrorLog, GatewayMetrics } from '../ops/metrics.js';
 import { type Spool, syncDir } from '../spool/spool.js';
 import type { Vault, VaultRow } from '../vault/vault.service.js';
-import { type DeidOutput, DeidWorker } from './deid.pool.js';
+import { type DeidOutput, DeidWorker, deidOutputOf } from './deid.pool.js';
 
 export interface Prepared {
   deid: DeidOutput;
@@ -185,17 +184,7 @@ export class IngestPipeline {
     const d = deidentify(file, { profile: this.opts.profile, secret: this.opts.secret });
     // Let the network (and C-STORE responses) in between instances.
     await new Promise((r) => setImmediate(r));
-    const deid: DeidOutput = {
-      deidentified: d.deidentified,
-      identity: encodeIdentity(d.identity),
-      newSopInstanceUid: d.identity.newSopInstanceUid,
-      sha256: d.identity.sha256.toString('hex'),
-      originalLength: d.identity.originalLength,
-      newStudyUid: d.summary.newStudyUid,
-      newSeriesUid: d.summary.newSeriesUid,
-      sopClassUid: d.summary.sopClassUid,
-    };
-    return { deid, attrs: a };
+    return { deid: deidOutputOf(d), attrs: a };
   }
 
   /** Stops the de-identification worker (after `drained`). */
