@@ -282,6 +282,18 @@ describe('diagnostic viewer against the running system', { timeout: 600_000 }, (
         await page.goto(`${system.baseUrl}/studies/${encodeURIComponent(studyUid)}/view?render=${render}`);
         const pane = viewer.pane(0);
         await pane.waitForRender(0);
+        // Same geometry on both pages: every slice loaded and the pane's box settled before the drag.
+        await pane.waitForAllLoaded();
+        let box = await pane.box();
+        for (let i = 0; i < 20; i++) {
+          await page.evaluate(
+            () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))),
+          );
+          const next = await pane.box();
+          if (next.width === box.width && next.height === box.height && next.x === box.x && next.y === box.y)
+            break;
+          box = next;
+        }
         await viewer.tool('ellipse');
         await pane.drag([0.4, 0.4], [0.6, 0.6]);
         await viewer.measurements().first().waitFor({ timeout: 15_000 });
