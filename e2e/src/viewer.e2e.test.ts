@@ -341,6 +341,51 @@ describe('diagnostic viewer against the running system', { timeout: 600_000 }, (
     });
   });
 
+  it('while the viewer loads, the server-rendered first image is shown, and the interactive viewer replaces it', async () => {
+    await step('preview', async () => {
+      // Hold the viewer's chunk back (a slow link) so the preview's window is wide enough to look at.
+      let release = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      const chunk = /\/assets\/ViewerPage-[^/]*\.js$/;
+      await page.route(chunk, async (route) => {
+        await held;
+        // unroute() below may already have let the request through
+        await route.continue().catch(() => {});
+      });
+      try {
+        await page.goto(`${system.baseUrl}/studies/${encodeURIComponent(studyUid)}/view`);
+        const img = page.getByTestId('viewer-preview').locator('img');
+        await img.waitFor({ timeout: 30_000 });
+        await page.waitForFunction(
+          (el) => (el as HTMLImageElement | null)?.complete && (el as HTMLImageElement).naturalWidth > 0,
+          await img.elementHandle(),
+        );
+        const lit = await img.evaluate((el: HTMLImageElement) => {
+          const c = document.createElement('canvas');
+          c.width = el.naturalWidth;
+          c.height = el.naturalHeight;
+          const ctx = c.getContext('2d')!;
+          ctx.drawImage(el, 0, 0);
+          const d = ctx.getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 0; i < d.length; i += 4) if (d[i]! > 8) n++;
+          return n / (d.length / 4);
+        });
+        assert.ok(lit > 0.05, `the preview shows the image (${(lit * 100).toFixed(1)} % lit)`);
+        assert.equal(await viewer.pane(0).root.count(), 0, 'the viewer itself is still loading');
+        await shot('preview');
+        release();
+        await viewer.pane(0).waitForRender(0);
+        await page.getByTestId('viewer-preview').waitFor({ state: 'detached', timeout: 15_000 });
+      } finally {
+        release();
+        await page.unroute(chunk);
+      }
+    });
+  });
+
   it('an unknown study says so instead of a blank viewer', async () => {
     await step('unknown-study', async () => {
       await page.goto(`${system.baseUrl}/studies/1.2.3.4.5/view`);

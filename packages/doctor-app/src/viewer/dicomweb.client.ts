@@ -22,6 +22,8 @@ export interface ViewerSeries {
   /** Multi-frame series get cine. */
   multiframe: boolean;
   thumbnailUrl: string;
+  /** The first image rendered by the server (native monochrome only; 406 otherwise), shown while the viewer loads. */
+  previewUrl: string;
 }
 
 export interface ViewerStudy {
@@ -52,6 +54,9 @@ const vec = (j: DicomJson, tag: string, n: number): number[] | undefined => {
   const v = (j[tag]?.Value ?? []).map(Number);
   return v.length === n && v.every(Number.isFinite) ? v : undefined;
 };
+
+const renderedUrl = (studyEnc: string, seriesUid: string, sopUid: string) =>
+  `/dicomweb/studies/${studyEnc}/series/${encodeURIComponent(seriesUid)}/instances/${encodeURIComponent(sopUid)}/rendered`;
 
 const byInstanceNumber = (a: ViewerInstance, b: ViewerInstance) =>
   (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0);
@@ -153,9 +158,8 @@ export async function loadStudy(studyUid: string, origin = window.location.origi
       instances: list,
       imageIds: imageIdsOf(origin, studyUid, seriesUid, list),
       multiframe: list.some((i) => i.frames > 1),
-      thumbnailUrl: list[0]
-        ? `/dicomweb/studies/${enc}/series/${encodeURIComponent(seriesUid)}/instances/${encodeURIComponent(list[0].sopInstanceUid)}/rendered?size=96`
-        : '',
+      thumbnailUrl: list[0] ? `${renderedUrl(enc, seriesUid, list[0].sopInstanceUid)}?size=96` : '',
+      previewUrl: list[0] ? `${renderedUrl(enc, seriesUid, list[0].sopInstanceUid)}?size=512` : '',
     };
   });
   out.sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0));

@@ -8,6 +8,8 @@ export interface RenderProbe {
   /** performance.now() (ms since navigation start) of the first rendered image. */
   firstImageAt: number | null;
   byViewport: Record<string, number>;
+  /** performance.now() of the paint of the server-rendered preview (Element Timing), if one was shown. */
+  previewAt?: number | null;
   /** Cornerstone renders on the CPU (no GPU, or a software WebGL rasteriser: see preferCpuRendering). */
   cpuRendering?: boolean;
 }
@@ -41,4 +43,9 @@ export function recordRender(viewportId: string, imageIndex: number): number {
 /** A performance mark the benchmark reads to split the time to the first image into its steps. */
 export function mark(step: string): void {
   performance.mark(`medgrid-${step}`);
+}
+
+/** The viewer could not show its first image (study or pane failed): anything waiting on a render stops. */
+export function reportViewerFailure(): void {
+  window.dispatchEvent(new CustomEvent('medgrid:viewer-failed'));
 }

@@ -1,6 +1,7 @@
 /** Viewer strings; merged into the app catalogues under `viewer`. English defines the shape. */
 export const viewerEn = {
   loadingStudy: 'Opening the study…',
+  preview: 'Preview of the first image; the tools are ready when the viewer has loaded',
   notFound: 'This study does not exist or you have no access to it.',
   studyFailed: 'The study could not be loaded. Try again later.',
   loadFailed: 'This image could not be loaded or decoded.',
@@ -118,6 +119,8 @@ export const viewerEn = {
 
 export const viewerUk: typeof viewerEn = {
   loadingStudy: 'Відкриваємо дослідження…',
+  preview:
+    'Попередній перегляд першого зображення; інструменти будуть доступні, щойно завантажиться переглядач',
   notFound: 'Цього дослідження немає або у вас немає доступу до нього.',
   studyFailed: 'Не вдалося завантажити дослідження. Спробуйте пізніше.',
   loadFailed: 'Не вдалося завантажити або декодувати це зображення.',

@@ -1,3 +1,4 @@
+import { shallowRef } from 'vue';
 import type { RouteLocationNormalized } from 'vue-router';
 import { loadStudy, type ViewerStudy } from './dicomweb.client.js';
 
@@ -6,6 +7,12 @@ export const loadViewerPage = () => import('./ViewerPage.vue');
 
 let pending: { uid: string; study: Promise<ViewerStudy> } | null = null;
 let firstObject: { imageId: string; bytes: Promise<ArrayBuffer | null> } | null = null;
+
+/**
+ * The server-rendered first image of the study being opened, shown by the route while the viewer's chunk (about
+ * 4 MB of Cornerstone) loads and evaluates; the interactive image replaces it.
+ */
+export const preview = shallowRef<{ uid: string; url: string } | null>(null);
 
 /**
  * The object the viewer shows first (first series, first slice), fetched as soon as QIDO-RS has named it, while
@@ -32,7 +39,14 @@ export function prefetchViewer(to: RouteLocationNormalized): void {
   const uid = String(to.params.studyUid);
   if (pending?.uid === uid) return;
   const study = loadStudy(uid);
-  study.then(prefetchFirstObject, () => {}); // a signed-out visitor gets 401 here; the viewer asks again
+  study.then(
+    (s) => {
+      prefetchFirstObject(s);
+      const url = s.series[0]?.previewUrl;
+      preview.value = url ? { uid, url } : null;
+    },
+    () => {}, // a signed-out visitor gets 401 here; the viewer asks again
+  );
   pending = { uid, study };
 }
 
