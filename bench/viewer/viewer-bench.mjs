@@ -322,7 +322,12 @@ Targets met in this run: ${
 While the viewer's chunk (about 4 MB of Cornerstone) loads and evaluates, the viewer's route shows the server's
 rendering of the first slice (\`/rendered\`, the image's own window or its min/max) over the page, and removes it
 when Cornerstone draws its first image or the viewer fails; compressed or colour first images have no preview
-(the server answers 406) and show the loading indicator instead.
+(the server answers 406) and show the loading indicator instead. On this host the figures spread widely between
+runs of the same code: a run of this code 15 minutes earlier (15:52Z) gave a median preview of 1040 ms (840-1412)
+and interactive 1873 ms. Tried on 2026-12-03 and reverted, neither clearly better within that spread: holding the
+chunk's evaluation until the preview had decoded (preview 1.27-1.63 s, the interactive image later too), and asking
+for the study's thumbnail from index.html before QIDO-RS had answered (preview 1.00-1.32 s). The preview waits less
+on the network than on the main thread, which the entry script and the chunk's evaluation keep busy.
 Where the median warm run spent its time (ms since navigation start): ${Object.entries(r.medianSteps)
     .map(([k, v]) => `${k} ${typeof v === 'number' ? Math.round(v) : v}`)
     .join(', ')}.
