@@ -21,9 +21,11 @@ export interface ViewerSeries {
   imageIds: string[];
   /** Multi-frame series get cine. */
   multiframe: boolean;
-  thumbnailUrl: string;
-  /** The first image rendered by the server (native monochrome only; 406 otherwise), shown while the viewer loads. */
-  previewUrl: string;
+  /**
+   * The server's rendering of the series' first image, to which `?size=N` is added (thumbnail, preview while
+   * the viewer loads); native monochrome only, 406 otherwise. Empty for a series without instances.
+   */
+  renderedUrl: string;
 }
 
 export interface ViewerStudy {
@@ -54,9 +56,6 @@ const vec = (j: DicomJson, tag: string, n: number): number[] | undefined => {
   const v = (j[tag]?.Value ?? []).map(Number);
   return v.length === n && v.every(Number.isFinite) ? v : undefined;
 };
-
-const renderedUrl = (studyEnc: string, seriesUid: string, sopUid: string) =>
-  `/dicomweb/studies/${studyEnc}/series/${encodeURIComponent(seriesUid)}/instances/${encodeURIComponent(sopUid)}/rendered`;
 
 const byInstanceNumber = (a: ViewerInstance, b: ViewerInstance) =>
   (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0);
@@ -158,8 +157,9 @@ export async function loadStudy(studyUid: string, origin = window.location.origi
       instances: list,
       imageIds: imageIdsOf(origin, studyUid, seriesUid, list),
       multiframe: list.some((i) => i.frames > 1),
-      thumbnailUrl: list[0] ? `${renderedUrl(enc, seriesUid, list[0].sopInstanceUid)}?size=96` : '',
-      previewUrl: list[0] ? `${renderedUrl(enc, seriesUid, list[0].sopInstanceUid)}?size=512` : '',
+      renderedUrl: list[0]
+        ? `/dicomweb/studies/${enc}/series/${encodeURIComponent(seriesUid)}/instances/${encodeURIComponent(list[0].sopInstanceUid)}/rendered`
+        : '',
     };
   });
   out.sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0));

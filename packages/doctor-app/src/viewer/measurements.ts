@@ -42,10 +42,13 @@ export function measurementOf(
     const v = n(stats[k], 1);
     if (v) parts.push({ label: k, value: `${v}${unit('modalityUnit')}` });
   }
+  const final = completed && annotation.invalidated !== true;
+  // No numbers while drawing is in progress (an angle's second leg, say); only a final shape is "outside".
+  if (!parts.length && !final) return null;
   return {
     uid: annotation.annotationUID,
     tool: annotation.metadata.toolName,
-    final: completed && annotation.invalidated !== true,
+    final,
     outside: !parts.length,
     parts,
   };

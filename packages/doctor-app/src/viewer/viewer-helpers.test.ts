@@ -155,6 +155,17 @@ describe('viewer helpers', () => {
       true,
     );
     expect(row).toMatchObject({ outside: true, parts: [], final: true });
+    // Before drawing has ended an empty row is not shown (an angle's second leg has no statistics yet).
+    expect(
+      measurementOf(
+        {
+          annotationUID: 'f',
+          metadata: { toolName: 'Angle' },
+          data: { cachedStats: { t: { Modality: 'MR' } } },
+        },
+        false,
+      ),
+    ).toBeNull();
   });
 
   it('a measurement is final only once drawing has ended and its statistics are for the final handles', () => {

@@ -42,8 +42,8 @@ export function prefetchViewer(to: RouteLocationNormalized): void {
   study.then(
     (s) => {
       prefetchFirstObject(s);
-      const url = s.series[0]?.previewUrl;
-      preview.value = url ? { uid, url } : null;
+      const url = s.series[0]?.renderedUrl;
+      preview.value = url ? { uid, url: `${url}?size=512` } : null;
     },
     () => {}, // a signed-out visitor gets 401 here; the viewer asks again
   );
