@@ -374,6 +374,8 @@ describe('diagnostic viewer against the running system', { timeout: 600_000 }, (
           return n / (d.length / 4);
         });
         assert.ok(lit > 0.05, `the preview shows the image (${(lit * 100).toFixed(1)} % lit)`);
+        // Opened from its address, the page asked for the study's first image from index.html, before any JS.
+        assert.match((await img.getAttribute('src')) ?? '', /\/thumbnail\?size=512&first=only$/);
         assert.equal(await viewer.pane(0).root.count(), 0, 'the viewer itself is still loading');
         await shot('preview');
         release();

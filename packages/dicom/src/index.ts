@@ -21,6 +21,7 @@ export { type Action, actionForTag } from './deid/rules.service.js';
 export { ANNEX_E_EDITION, ANNEX_E_ROWS, annexERow } from './dict/annex-e.table.js';
 export { keywordOf, lookupTag, tagOfKeyword } from './dict/dictionary.service.js';
 export { DicomError, type DicomErrorCode, isDicomError } from './errors/dicom.error.js';
+export { dsVector, type SliceInfo, sliceOrder } from './geometry/slice-order.service.js';
 export { decodeText, parseCharsets } from './parse/charset.decoder.js';
 export type { DicomElement, DicomItem, ParsedDicom } from './parse/dataset.model.js';
 export {

@@ -1,3 +1,5 @@
+import { sliceOrder } from '@medgrid/dicom/geometry';
+
 /** DICOM JSON (PS3.18 F.2) as the server's QIDO-RS returns it. */
 type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
 
@@ -22,8 +24,8 @@ export interface ViewerSeries {
   /** Multi-frame series get cine. */
   multiframe: boolean;
   /**
-   * The server's rendering of the series' first image, to which `?size=N` is added (thumbnail, preview while
-   * the viewer loads); native monochrome only, 406 otherwise. Empty for a series without instances.
+   * The server's rendering of the series' first image, to which `?size=N` is added (the series panel's
+   * thumbnail); native monochrome only, 406 otherwise. Empty for a series without instances.
    */
   renderedUrl: string;
 }
@@ -56,40 +58,6 @@ const vec = (j: DicomJson, tag: string, n: number): number[] | undefined => {
   const v = (j[tag]?.Value ?? []).map(Number);
   return v.length === n && v.every(Number.isFinite) ? v : undefined;
 };
-
-const byInstanceNumber = (a: ViewerInstance, b: ViewerInstance) =>
-  (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0);
-
-/**
- * Display order of a series' instances. Single-frame slices that share one orientation are ordered by their
- * position along the slice normal, so a series whose InstanceNumbers are missing, repeated or out of step with
- * the geometry still scrolls through space in order; the direction follows InstanceNumber (the acquisition's
- * own first slice stays first), ascending along the normal when there are none. Anything else (multi-frame, no geometry, mixed orientations, two slices at one
- * position) keeps InstanceNumber order.
- */
-export function sliceOrder(instances: ViewerInstance[]): ViewerInstance[] {
-  const byNumber = [...instances].sort(byInstanceNumber);
-  const o = byNumber[0]?.orientation;
-  if (byNumber.length < 2 || !o) return byNumber;
-  const normal = [
-    o[1]! * o[5]! - o[2]! * o[4]!,
-    o[2]! * o[3]! - o[0]! * o[5]!,
-    o[0]! * o[4]! - o[1]! * o[3]!,
-  ];
-  const same = (p: number[]) => p.every((x, k) => Math.abs(x - o[k]!) < 1e-3);
-  if (!byNumber.every((i) => i.frames === 1 && i.position && i.orientation && same(i.orientation)))
-    return byNumber;
-  const along = new Map(
-    byNumber.map((i) => [i, i.position!.reduce((d, x, k) => d + x * normal[k]!, 0)] as const),
-  );
-  const sorted = [...byNumber].sort((a, b) => along.get(a)! - along.get(b)!);
-  for (let k = 1; k < sorted.length; k++)
-    if (Math.abs(along.get(sorted[k]!)! - along.get(sorted[k - 1]!)!) < 1e-4) return byNumber;
-  const first = byNumber[0]!;
-  const last = byNumber[byNumber.length - 1]!;
-  const numbered = first.instanceNumber !== null && last.instanceNumber !== first.instanceNumber;
-  return numbered && along.get(first)! > along.get(last)! ? sorted.reverse() : sorted;
-}
 
 async function qido(url: string): Promise<DicomJson[]> {
   const res = await fetch(url, { headers: { accept: 'application/dicom+json' }, credentials: 'same-origin' });

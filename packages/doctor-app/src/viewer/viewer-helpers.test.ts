@@ -1,7 +1,7 @@
 import { parseDicom } from 'dicom-parser';
 import { describe, expect, it } from 'vitest';
 import { tagRows } from './dicom-tags.js';
-import { imageIdsOf, sliceOrder, type ViewerInstance, wadoUri } from './dicomweb.client.js';
+import { imageIdsOf, wadoUri } from './dicomweb.client.js';
 import { measurementOf } from './measurements.js';
 import { presetsFor, voiRangeOf, windowLevelOf } from './wl-presets.js';
 
@@ -28,52 +28,6 @@ const concat = (...parts: Uint8Array[]) => {
 };
 
 describe('viewer helpers', () => {
-  it('slice order: along the normal, in the direction InstanceNumber runs; InstanceNumber when geometry is unusable', () => {
-    const axial = [1, 0, 0, 0, 1, 0];
-    const slice = (uid: string, n: number | null, z: number, o = axial, frames = 1): ViewerInstance => ({
-      sopInstanceUid: uid,
-      instanceNumber: n,
-      frames,
-      transferSyntaxUid: '',
-      position: [-100, -100, z],
-      orientation: o,
-    });
-    const uids = (xs: ViewerInstance[]) => xs.map((i) => i.sopInstanceUid);
-    // InstanceNumbers out of step with the table positions (a re-numbered or merged series).
-    expect(
-      uids(sliceOrder([slice('a', 1, 0), slice('b', 2, 2), slice('c', 3, 1), slice('d', 4, 3)])),
-    ).toEqual(['a', 'c', 'b', 'd']);
-    // Acquired head to feet: the first acquired slice stays first.
-    expect(uids(sliceOrder([slice('a', 1, 30), slice('b', 2, 10), slice('c', 3, 20)]))).toEqual([
-      'a',
-      'c',
-      'b',
-    ]);
-    // No InstanceNumbers at all: geometry alone.
-    expect(uids(sliceOrder([slice('a', null, 5), slice('b', null, -5), slice('c', null, 0)]))).toEqual([
-      'b',
-      'c',
-      'a',
-    ]);
-    // Sagittal: the normal is x, so z plays no part.
-    const sag = [0, 1, 0, 0, 0, -1];
-    const s = (uid: string, n: number, x: number): ViewerInstance => ({
-      ...slice(uid, n, 0, sag),
-      position: [x, -100, 100],
-    });
-    expect(uids(sliceOrder([s('a', 1, -10), s('b', 2, 10), s('c', 3, 0)]))).toEqual(['a', 'c', 'b']);
-    // Mixed orientations (a localiser in the series), a multi-frame object, or two slices at one position.
-    const byNumber = ['a', 'b', 'c'];
-    expect(uids(sliceOrder([slice('a', 1, 0), slice('b', 2, 2, sag), slice('c', 3, 1)]))).toEqual(byNumber);
-    expect(uids(sliceOrder([slice('a', 1, 0), slice('b', 2, 2, axial, 4), slice('c', 3, 1)]))).toEqual(
-      byNumber,
-    );
-    expect(uids(sliceOrder([slice('a', 1, 0), slice('b', 2, 1), slice('c', 3, 1)]))).toEqual(byNumber);
-    expect(
-      uids(sliceOrder([slice('c', 3, 1), { ...slice('a', 1, 0), position: undefined }, slice('b', 2, 2)])),
-    ).toEqual(byNumber);
-  });
-
   it('image ids: one per instance, one per frame (1-based) for multi-frame objects', () => {
     const ids = imageIdsOf('http://h', '1.2', '1.2.3', [
       { sopInstanceUid: '9', instanceNumber: 1, frames: 1, transferSyntaxUid: '' },

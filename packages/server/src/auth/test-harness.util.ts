@@ -137,6 +137,43 @@ export function baseUrl(h: Harness): string {
   return `https://127.0.0.1:${addr.port}`;
 }
 
+export interface HttpsResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** One HTTPS request to the harness (raw body), with the client's certificate when there is one. */
+export function httpsRaw(
+  h: Harness,
+  url: string,
+  creds: ClientCredentials | undefined,
+  opts: { method?: string; headers?: Record<string, string>; body?: Buffer } = {},
+): Promise<HttpsResponse> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      new URL(url, baseUrl(h)),
+      {
+        method: opts.method ?? 'GET',
+        ca: h.identity.ca.chainPem,
+        servername: 'localhost',
+        agent: false,
+        headers: opts.headers ?? {},
+        ...(creds ? { key: creds.keyPem, cert: creds.certPem } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
 export interface GqlResult {
   status: number;
   data: Record<string, unknown> | null;
@@ -217,7 +254,7 @@ export interface HttpsResult {
 }
 
 /** A real TLS request (Node https), optionally with a client certificate; trusts only the test CA. */
-export function httpsRequest(
+export async function httpsRequest(
   h: Harness,
   urlPath: string,
   opts: {
@@ -227,30 +264,13 @@ export function httpsRequest(
     headers?: Record<string, string>;
   } = {},
 ): Promise<HttpsResult> {
-  const url = new URL(urlPath, baseUrl(h));
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      url,
-      {
-        method: opts.method ?? 'GET',
-        ca: h.identity.ca.chainPem,
-        servername: 'localhost',
-        agent: false,
-        headers: { 'content-type': 'application/json', ...opts.headers },
-        ...(opts.creds ? { key: opts.creds.keyPem, cert: opts.creds.certPem } : {}),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
+  const r = await httpsRaw(h, urlPath, opts.creds, {
+    ...(opts.method ? { method: opts.method } : {}),
+    headers: { 'content-type': 'application/json', ...opts.headers },
+    ...(opts.body !== undefined ? { body: Buffer.from(opts.body) } : {}),
   });
+  const body = r.body.toString('utf8');
+  return { status: r.status, body, json: () => JSON.parse(body) };
 }
 
 export async function httpsGql(

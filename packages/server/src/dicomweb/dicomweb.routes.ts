@@ -416,45 +416,68 @@ export async function registerDicomweb(app: FastifyInstance, deps: Deps): Promis
       return reply.type('application/dicom').header('cache-control', 'private, no-store').send(out.bytes);
     });
 
-    // Rendered thumbnail (PNG) of the first frame; native monochrome images only.
-    const rendered = async (
+    // Renderings of de-identified objects by content hash (access is checked before each use): a study's
+    // preview and thumbnails are asked for on every open, and re-rendering costs tens of ms of the event loop.
+    const renderedCache = new LruCache<string, Buffer>(64);
+    // Rendered PNG of an instance's first frame; native monochrome images only.
+    const renderFirst = async (
       req: FastifyRequest,
       reply: FastifyReply,
-      p: { study: string; series?: string; sop?: string },
+      r: NonNullable<Awaited<ReturnType<typeof withStudy>>>,
+      candidates: Instance[],
+      cacheControl: string,
     ) => {
-      const r = await withStudy(req, reply, p.study);
-      if (!r) return reply;
-      const instances = await r.c.studies.instances(r.a.study.id, {
-        ...(p.series ? { seriesUid: p.series } : {}),
-        ...(p.sop ? { sopInstanceUid: p.sop } : {}),
-      });
-      for (const inst of instances) {
-        const out = await objectFor(r.c.studies, deps.studies, { ...r.a, withIdentity: false }, inst);
-        if (!out) continue;
-        let png: Buffer | null = null;
-        try {
-          png = renderThumbnail(
-            out.bytes,
-            Math.min(Number((req.query as { size?: string }).size) || 128, 512),
-          );
-        } catch {
-          png = null;
+      const size = Math.min(Number((req.query as { size?: string }).size) || 128, 512);
+      for (const inst of candidates) {
+        const key = `${inst.objectSha256}:${size}`;
+        let png = renderedCache.get(key) ?? null;
+        if (!png) {
+          const out = await objectFor(r.c.studies, deps.studies, { ...r.a, withIdentity: false }, inst);
+          if (!out) continue;
+          try {
+            png = renderThumbnail(out.bytes, size);
+          } catch {
+            png = null;
+          }
+          if (!png) continue;
+          renderedCache.set(key, png);
         }
-        if (!png) continue;
         audit(r.c.em, r.c.actor, r.a, 1, 0);
         await r.c.em.flush();
-        return reply.type('image/png').header('cache-control', 'private, max-age=3600').send(png);
+        return reply.type('image/png').header('cache-control', cacheControl).send(png);
       }
       return reply
         .code(406)
         .send({ error: 'no instance here can be rendered (compressed or colour pixel data)' });
     };
-    scope.get('/dicomweb/studies/:study/thumbnail', (req, reply) =>
-      rendered(req, reply, req.params as { study: string }),
-    );
-    scope.get('/dicomweb/studies/:study/series/:series/instances/:sop/rendered', (req, reply) =>
-      rendered(req, reply, req.params as { study: string; series: string; sop: string }),
-    );
+    // The study's thumbnail: its first image in the viewer's display order, or with `first=only` that image or
+    // nothing (the viewer's preview must show the slice it opens on). The choice changes as instances arrive,
+    // so the browser revalidates (ETag of the choice) instead of caching it for an hour.
+    scope.get('/dicomweb/studies/:study/thumbnail', async (req, reply) => {
+      const r = await withStudy(req, reply, (req.params as { study: string }).study);
+      if (!r) return reply;
+      const q = req.query as { size?: string; first?: string };
+      const order = await r.c.studies.displayOrder(r.a.study.id);
+      const candidates = q.first === 'only' ? order.slice(0, 1) : order;
+      const etag = `"${sha256Hex(`${candidates[0]?.objectSha256 ?? ''}|${q.size ?? ''}|${q.first ?? ''}`).slice(0, 20)}"`;
+      reply.header('etag', etag);
+      if (candidates.length && req.headers['if-none-match'] === etag) {
+        audit(r.c.em, r.c.actor, r.a, 1, 0);
+        await r.c.em.flush();
+        return reply.code(304).header('cache-control', 'private, no-cache').send();
+      }
+      return renderFirst(req, reply, r, candidates, 'private, no-cache');
+    });
+    scope.get('/dicomweb/studies/:study/series/:series/instances/:sop/rendered', async (req, reply) => {
+      const p = req.params as { study: string; series: string; sop: string };
+      const r = await withStudy(req, reply, p.study);
+      if (!r) return reply;
+      const instances = await r.c.studies.instances(r.a.study.id, {
+        seriesUid: p.series,
+        sopInstanceUid: p.sop,
+      });
+      return renderFirst(req, reply, r, instances, 'private, max-age=3600');
+    });
 
     // "Download original": the whole study, re-identified, as a ZIP (access carrying identity only).
     scope.get('/dicomweb/studies/:study/original.zip', async (req, reply) => {
@@ -622,6 +645,25 @@ function studyJson(deps: Deps, s: Study): Json {
     '00201206': el('IS', s.seriesCount),
     '00201208': el('IS', s.instanceCount),
   };
+}
+
+/** A small least-recently-used map (Map keeps insertion order). */
+class LruCache<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(k: K): V | undefined {
+    const v = this.map.get(k);
+    if (v !== undefined) {
+      this.map.delete(k);
+      this.map.set(k, v);
+    }
+    return v;
+  }
+  set(k: K, v: V): void {
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
+  }
 }
 
 function seriesJson(deps: Deps, st: Study, s: Series): Json {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { findElement, parseDicom, readString } from '@medgrid/dicom';
@@ -12,6 +11,8 @@ import {
   type ClientCredentials,
   type Harness,
   httpsGql,
+  type HttpsResponse as Res,
+  httpsRaw as request,
   startHarness,
 } from '../auth/test-harness.util.js';
 import { REPO_ROOT } from '../config/config.js';
@@ -22,42 +23,6 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 const ROLES = ['owner', 'user', 'link', 'patient', 'unrelated', 'admin', 'gateway', 'anonymous'] as const;
 type Role = (typeof ROLES)[number];
-
-interface Res {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-function request(
-  h: Harness,
-  url: string,
-  creds: ClientCredentials | undefined,
-  opts: { method?: string; headers?: Record<string, string>; body?: Buffer } = {},
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      new URL(url, baseUrl(h)),
-      {
-        method: opts.method ?? 'GET',
-        ca: h.identity.ca.chainPem,
-        servername: 'localhost',
-        agent: false,
-        headers: opts.headers ?? {},
-        ...(creds ? { key: creds.keyPem, cert: creds.certPem } : {}),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 function stow(h: Harness, creds: ClientCredentials | undefined, files: Buffer[]) {
   const b = 'authzboundary';

@@ -1,4 +1,5 @@
 import { unlink } from 'node:fs/promises';
+import { dsVector, sliceOrder } from '@medgrid/dicom';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor } from '../audit/audit.service.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -221,6 +222,32 @@ export class StudyService {
     }
     if (filter.sopInstanceUid) where.sopInstanceUid = filter.sopInstanceUid;
     return this.em.find(Instance, where, { orderBy: { instanceNumber: 'asc', createdAt: 'asc' } });
+  }
+
+  /**
+   * The study's instances in the viewer's display order: series by SeriesNumber (missing counts as 0, ties in
+   * QIDO-RS order), each series in slice order. Its first element is the image the viewer opens on.
+   */
+  async displayOrder(studyId: string): Promise<Instance[]> {
+    const series = await this.series([studyId]);
+    const bySeries = new Map<string, Instance[]>();
+    for (const i of await this.instancesOfSeries(series.map((s) => s.id))) {
+      const list = bySeries.get(i.seriesId) ?? [];
+      list.push(i);
+      bySeries.set(i.seriesId, list);
+    }
+    const ordered = [...series].sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0));
+    return ordered.flatMap((s) =>
+      sliceOrder(
+        (bySeries.get(s.id) ?? []).map((i) => ({
+          i,
+          instanceNumber: i.instanceNumber ?? null,
+          frames: i.numberOfFrames ?? 1,
+          position: dsVector(i.imagePositionPatient, 3),
+          orientation: dsVector(i.imageOrientationPatient, 6),
+        })),
+      ).map((x) => x.i),
+    );
   }
 
   dataKey(study: Study): Buffer | null {
