@@ -112,6 +112,12 @@ describe('doctor and admin apps against the running system', { timeout: 300_000 
       assert.equal(await doctor.text('page-title'), 'Sign in with your certificate');
       assert.equal(new URL(page.url()).searchParams.get('redirect'), '/studies');
       assert.equal(await doctor.serverVersion(), version);
+      // A viewer address asks for its preview before any JS (index.html); signed out, that fails and nothing
+      // is left covering the sign-in page.
+      const viewer = await new AppShellPage(page, `${system!.baseUrl}/studies/1.2.3.4/view`).open();
+      assert.equal(await viewer.text('page-title'), 'Sign in with your certificate');
+      await page.waitForFunction(() => !document.getElementById('medgrid-early-preview'));
+      await page.getByTestId('sign-in-submit').click({ trial: true });
       const admin = await new AppShellPage(page, `${system!.baseUrl}/admin/certificates`).open();
       assert.equal(await admin.text('page-title'), 'Sign in with your certificate');
       assert.equal(new URL(page.url()).pathname, '/admin/sign-in');
