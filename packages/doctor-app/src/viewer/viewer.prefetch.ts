@@ -1,6 +1,7 @@
 import { shallowRef } from 'vue';
 import type { RouteLocationNormalized } from 'vue-router';
 import { loadStudy, type ViewerStudy } from './dicomweb.client.js';
+import { mark } from './render-probe.js';
 
 /**
  * The early preview that index.html put on the page for this study, while it is loading or shown (null once it
@@ -35,8 +36,13 @@ function earlyPreviewPainted(capMs: number): Promise<void> {
 let chunkGate: Promise<void> | null = null;
 /** The viewer's chunk (Cornerstone3D); one import, shared by the route and the prefetch. */
 export const loadViewerPage = () => {
-  chunkGate ??= earlyPreviewPainted(400);
-  return chunkGate.then(() => import('./ViewerPage.vue'));
+  chunkGate ??= earlyPreviewPainted(400).then(() => mark('chunk-import'));
+  return chunkGate
+    .then(() => import('./ViewerPage.vue'))
+    .then((m) => {
+      mark('chunk-evaluated');
+      return m;
+    });
 };
 
 let pending: { uid: string; study: Promise<ViewerStudy> } | null = null;
